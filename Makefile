@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: GPL-2.0
+# ipitrace: BPF objects -> bpftool skeletons -> ipitrace.
+#   make          build ipitrace (and test tools)
+#   make run      install missing packages, build, trace IPIs for 10 s
+#   make check    install missing packages, build, run every test
+#   make vmlinux  regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF
+
+ARCH      ?= x86
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+CC        ?= cc
+BUILD     := build
+OUTPUT    := ipitrace
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Iinclude -I$(BUILD) -Isrc
+LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+LDLIBS    += $(LIBBPF_LIBS) -lm -lpthread
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+	      -Ivmlinux/$(ARCH) -Iinclude -Ibpf -Wall -Wno-unused-function
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJS  := $(patsubst src/%.c,$(BUILD)/%.o,$(LIB_SRCS))
+HDRS      := $(wildcard include/*.h src/*.h)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+TOOL_SRCS := $(wildcard tests/workload/*.c)
+TOOL_BINS := $(patsubst tests/workload/%.c,$(BUILD)/%,$(TOOL_SRCS))
+
+# Debian packages the build and the tests need; `make deps` installs the
+# missing ones (apt-get update once, then apt-get install).
+DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
+	     libcmocka-dev python3 bpftrace
+DEPS_PKGS += $(EXTRA_DEPS_PKGS)
+
+.PHONY: all deps run check unit integration clean vmlinux tools
+all: $(OUTPUT) tools
+
+tools: $(TOOL_BINS)
+
+deps:
+	@missing=""; for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "deps: need root to install:$$missing" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+$(BUILD) $(BUILD)/tests:
+	@mkdir -p $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard include/*.h) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/%.o: src/%.c $(HDRS) $(SKELS) | $(BUILD)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libipitrace.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(OUTPUT): $(BUILD)/main.o $(BUILD)/libipitrace.a
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libipitrace.a $(HDRS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $< $(BUILD)/libipitrace.a $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/%: tests/workload/%.c $(BUILD)/libipitrace.a $(HDRS) | $(BUILD)
+	$(CC) $(CFLAGS) $< $(BUILD)/libipitrace.a $(LDLIBS) -o $@
+
+unit: $(UNIT_BINS)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@$(BUILD)/ipiload --duration 10 >/dev/null & \
+	./$(OUTPUT) --guest -d 10; rc=$$?; wait; exit $$rc
+
+check: deps
+	@$(MAKE) --no-print-directory all unit
+	@tests/run-tests.sh
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+clean:
+	rm -rf $(BUILD) $(OUTPUT)
