@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ipitrace guest side: pair every IPI send with the handler entry on its
+ * target CPU and stream one record per IPI (and per CSD) to user space.
+ *
+ * Each role has a tracepoint program (tp_btf and raw_tp flavours) and, for
+ * the send side on kernels before 6.4, fentry/kprobe programs on the x86
+ * send functions. The loader picks one flavour per role and disables the
+ * rest with bpf_program__set_autoload().
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "ipitrace.h"
+#include "ipi_pair.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader from /proc/kallsyms and the command line. */
+const volatile __u64 fn_call_single = ~0ULL;	/* generic_smp_call_function_single_interrupt */
+const volatile __u64 fn_call_many = ~0ULL;	/* generic_smp_call_function_interrupt */
+const volatile __u64 fn_rb_notify = ~0ULL;	/* bpf_ringbuf_notify: our own wake-ups */
+const volatile __u64 stale_ns = 1000000000ULL;
+const volatile __u64 rb_wakeup_bytes = 1 << 21;
+const volatile __u32 nr_cpus = IPT_MAX_CPUS;
+const volatile bool csd_pairing = true;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IPT_MAX_CPUS * IPI_KIND_MAX);
+	__type(key, __u32);
+	__type(value, struct ipi_pending);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct csd_last);
+} last_csd SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct csd_pending);
+} csds SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* Wake the consumer only when the ring is filling up: every wake-up is an
+ * irq_work self-IPI that would otherwise pollute what we measure. */
+static __always_inline void emit(const struct ipi_event *src)
+{
+	struct ipi_event *e;
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(ST_RB_DROP);
+		return;
+	}
+	__builtin_memcpy(e, src, sizeof(*e));
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > rb_wakeup_bytes) {
+		flags = BPF_RB_FORCE_WAKEUP;
+		stat_inc(ST_RB_WAKEUP);
+	}
+	bpf_ringbuf_submit(e, flags);
+}
+
+static __always_inline struct ipi_pending *slot_of(__u32 cpu, int kind)
+{
+	__u32 idx;
+
+	if (cpu >= IPT_MAX_CPUS) {
+		stat_inc(ST_CPU_RANGE);
+		return NULL;
+	}
+	idx = cpu * IPI_KIND_MAX + kind;
+	return bpf_map_lookup_elem(&pending, &idx);
+}
+
+static __always_inline void note_send(__u32 target, int kind, __u64 callsite,
+				      __u64 func, __u16 flags)
+{
+	struct ipi_pending *p = slot_of(target, kind);
+	__u32 self = bpf_get_smp_processor_id();
+	int r;
+
+	if (!p)
+		return;
+	if (target == self)
+		flags |= IPT_F_SELF;
+	r = ipt_pend_send(p, bpf_ktime_get_ns(), self, callsite, func, flags,
+			  stale_ns);
+	stat_inc(ST_SENDS);
+	if (r == PEND_COALESCED)
+		stat_inc(ST_COALESCED);
+	else if (r == PEND_STALE)
+		stat_inc(ST_PENDING_OVERWRITE);
+}
+
+/* The function of the CSD queued just before this send, if any. */
+static __always_inline __u64 take_csd_func(__u32 target, bool any_target)
+{
+	__u32 zero = 0;
+	struct csd_last *l = bpf_map_lookup_elem(&last_csd, &zero);
+	__u64 func = 0;
+
+	if (l && l->valid && (any_target || l->cpu == target)) {
+		func = l->func;
+		l->valid = 0;
+	}
+	return func;
+}
+
+static __always_inline int on_send_cpu(__u32 cpu, __u64 callsite, __u64 callback)
+{
+	__u32 self = bpf_get_smp_processor_id();
+	int kind = ipt_send_cpu_kind(callback, cpu, self, fn_call_single);
+	__u64 func = callback;
+	__u16 flags = 0;
+
+	switch (kind) {
+	case IPI_OTHER:
+		stat_inc(ST_SEND_OTHER);
+		return 0;
+	case IPI_CALL_SINGLE:
+		func = take_csd_func(cpu, false);
+		break;
+	case IPI_IRQ_WORK:
+		if (callback == fn_rb_notify) {
+			flags |= IPT_F_TRACER;
+			stat_inc(ST_TRACER_IPI);
+		}
+		break;
+	}
+	note_send(cpu, kind, callsite, func, flags);
+	return 0;
+}
+
+static __always_inline void on_send_mask(const void *mask, __u64 callsite,
+					 __u16 flags)
+{
+	__u64 func = take_csd_func(0, true);
+	__u32 w, b;
+
+	for (w = 0; w < IPT_MASK_WORDS; w++) {
+		__u64 word = 0;
+
+		if (w * 64 >= nr_cpus)
+			break;
+		bpf_probe_read_kernel(&word, sizeof(word), mask + w * 8);
+		for (b = 0; b < 64 && word; b++, word >>= 1) {
+			if (word & 1)
+				note_send(w * 64 + b, IPI_CALL_MANY, callsite,
+					  func, flags);
+		}
+	}
+}
+
+static __always_inline int on_send_cpumask(const void *mask, __u64 callsite,
+					   __u64 callback)
+{
+	if (callback != fn_call_many) {
+		stat_inc(ST_SEND_OTHER);
+		return 0;
+	}
+	on_send_mask(mask, callsite, 0);
+	return 0;
+}
+
+static __always_inline int on_entry(int kind)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct ipi_pending *p = slot_of(cpu, kind);
+	struct ipi_event e = {};
+
+	if (!p)
+		return 0;
+	if (!ipt_pend_take(p, bpf_ktime_get_ns(), &e)) {
+		stat_inc(ST_UNPAIRED_HANDLER);
+		return 0;
+	}
+	if (e.flags & IPT_F_TRACER)
+		return 0;
+	stat_inc(ST_HANDLED);
+	e.type = REC_IPI;
+	e.kind = kind;
+	e.dst_cpu = cpu;
+	emit(&e);
+	return 0;
+}
+
+static __always_inline int on_csd_queue(__u32 cpu, __u64 callsite, __u64 func,
+					__u64 csd)
+{
+	__u32 zero = 0;
+	struct csd_last *l = bpf_map_lookup_elem(&last_csd, &zero);
+	struct csd_pending v = {};
+
+	if (l) {
+		l->func = func;
+		l->cpu = cpu;
+		l->valid = 1;
+	}
+	stat_inc(ST_CSD_QUEUED);
+	if (!csd_pairing)
+		return 0;
+	v.queue_ns = bpf_ktime_get_ns();
+	v.callsite = callsite;
+	v.func = func;
+	v.src_cpu = bpf_get_smp_processor_id();
+	v.dst_cpu = cpu;
+	if (bpf_map_update_elem(&csds, &csd, &v, BPF_ANY))
+		stat_inc(ST_CSD_MAP_FULL);
+	return 0;
+}
+
+static __always_inline int on_csd_entry(__u64 func, __u64 csd)
+{
+	struct csd_pending *v;
+	struct ipi_event e = {};
+	__u64 now = bpf_ktime_get_ns();
+
+	stat_inc(ST_CSD_RUN);
+	if (!csd_pairing)
+		return 0;
+	v = bpf_map_lookup_elem(&csds, &csd);
+	if (!v) {
+		stat_inc(ST_CSD_UNPAIRED);
+		return 0;
+	}
+	e.type = REC_CSD;
+	e.kind = IPI_CALL_SINGLE;
+	e.send_ns = v->queue_ns;
+	e.lat_ns = now > v->queue_ns ? now - v->queue_ns : 0;
+	e.callsite = v->callsite;
+	e.func = v->func;
+	e.src_cpu = v->src_cpu;
+	e.dst_cpu = bpf_get_smp_processor_id();
+	if (e.src_cpu == e.dst_cpu)
+		e.flags |= IPT_F_SELF;
+	bpf_map_delete_elem(&csds, &csd);
+	emit(&e);
+	return 0;
+}
+
+/* One program per tracepoint and flavour. */
+#define TP_BOTH(tp, name, proto, call)					\
+SEC("tp_btf/" #tp) int BPF_PROG(tp_btf_##name, proto) { return call; }	\
+SEC("raw_tp/" #tp) int BPF_PROG(raw_tp_##name, proto) { return call; }
+
+#define ARGS(...) __VA_ARGS__
+
+TP_BOTH(ipi_send_cpu, ipi_send_cpu,
+	ARGS(unsigned int cpu, unsigned long callsite, void *callback),
+	on_send_cpu(cpu, callsite, (__u64)callback))
+TP_BOTH(ipi_send_cpumask, ipi_send_cpumask,
+	ARGS(struct cpumask *mask, unsigned long callsite, void *callback),
+	on_send_cpumask(mask, callsite, (__u64)callback))
+/* raw_tp only: tp_btf rejects reading a function-pointer argument */
+SEC("raw_tp/csd_queue_cpu")
+int BPF_PROG(raw_tp_csd_queue_cpu, unsigned int cpu, unsigned long callsite,
+	     void *func, void *csd)
+{
+	return on_csd_queue(cpu, callsite, (__u64)func, (__u64)csd);
+}
+
+SEC("raw_tp/csd_function_entry")
+int BPF_PROG(raw_tp_csd_function_entry, void *func, void *csd)
+{
+	return on_csd_entry((__u64)func, (__u64)csd);
+}
+TP_BOTH(call_function_single_entry, call_single_entry,
+	ARGS(int vector), on_entry(IPI_CALL_SINGLE))
+TP_BOTH(call_function_entry, call_many_entry,
+	ARGS(int vector), on_entry(IPI_CALL_MANY))
+TP_BOTH(reschedule_entry, resched_entry,
+	ARGS(int vector), on_entry(IPI_RESCHED))
+TP_BOTH(irq_work_entry, irq_work_entry,
+	ARGS(int vector), on_entry(IPI_IRQ_WORK))
+
+static __always_inline int count_wake_no_ipi(void)
+{
+	stat_inc(ST_WAKE_NO_IPI);
+	return 0;
+}
+
+TP_BOTH(sched_wake_idle_without_ipi, wake_idle_no_ipi,
+	ARGS(int cpu), count_wake_no_ipi())
+
+/* Send side on kernels without the ipi tracepoints (< 6.4). */
+static __always_inline __u64 kprobe_caller(struct pt_regs *regs)
+{
+	__u64 ret = 0;
+
+	bpf_probe_read_kernel(&ret, sizeof(ret), (void *)PT_REGS_SP(regs));
+	return ret;
+}
+
+SEC("fentry/native_send_call_func_single_ipi")
+int BPF_PROG(fentry_send_call_single, int cpu)
+{
+	note_send(cpu, IPI_CALL_SINGLE, 0, 0, IPT_F_FALLBACK);
+	return 0;
+}
+
+SEC("kprobe/native_send_call_func_single_ipi")
+int BPF_KPROBE(kprobe_send_call_single, int cpu)
+{
+	note_send(cpu, IPI_CALL_SINGLE, kprobe_caller(ctx), 0, IPT_F_FALLBACK);
+	return 0;
+}
+
+SEC("fentry/native_smp_send_reschedule")
+int BPF_PROG(fentry_send_resched, int cpu)
+{
+	note_send(cpu, IPI_RESCHED, 0, 0, IPT_F_FALLBACK);
+	return 0;
+}
+
+SEC("kprobe/native_smp_send_reschedule")
+int BPF_KPROBE(kprobe_send_resched, int cpu)
+{
+	note_send(cpu, IPI_RESCHED, kprobe_caller(ctx), 0, IPT_F_FALLBACK);
+	return 0;
+}
+
+SEC("fentry/native_send_call_func_ipi")
+int BPF_PROG(fentry_send_call_many, const struct cpumask *mask)
+{
+	on_send_mask(mask, 0, IPT_F_FALLBACK);
+	return 0;
+}
+
+SEC("kprobe/native_send_call_func_ipi")
+int BPF_KPROBE(kprobe_send_call_many, const struct cpumask *mask)
+{
+	on_send_mask(mask, kprobe_caller(ctx), IPT_F_FALLBACK);
+	return 0;
+}
+
+SEC("fentry/arch_irq_work_raise")
+int BPF_PROG(fentry_send_irq_work)
+{
+	note_send(bpf_get_smp_processor_id(), IPI_IRQ_WORK, 0, 0,
+		  IPT_F_FALLBACK);
+	return 0;
+}
+
+SEC("kprobe/arch_irq_work_raise")
+int BPF_KPROBE(kprobe_send_irq_work)
+{
+	note_send(bpf_get_smp_processor_id(), IPI_IRQ_WORK, kprobe_caller(ctx),
+		  0, IPT_F_FALLBACK);
+	return 0;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The ABI between ipitrace's BPF programs and its loader. */
+#ifndef __IPITRACE_H
+#define __IPITRACE_H
+
+#define IPT_MAX_CPUS		256
+#define IPT_MASK_WORDS		(IPT_MAX_CPUS / 64)
+
+enum ipi_kind {
+	IPI_CALL_SINGLE,	/* CALL_FUNCTION_SINGLE_VECTOR */
+	IPI_CALL_MANY,		/* CALL_FUNCTION_VECTOR (multicast) */
+	IPI_RESCHED,		/* RESCHEDULE_VECTOR */
+	IPI_IRQ_WORK,		/* IRQ_WORK_VECTOR (self-IPI) */
+	IPI_OTHER,
+	IPI_KIND_MAX,
+};
+
+enum ipt_record_type {
+	REC_IPI = 1,		/* one IPI: send -> handler entry on the target */
+	REC_CSD = 2,		/* one CSD: queue -> function entry */
+};
+
+/* flags of struct ipi_event */
+#define IPT_F_SELF		(1 << 0)	/* source == target */
+#define IPT_F_FALLBACK		(1 << 1)	/* send seen by a function hook */
+#define IPT_F_TRACER		(1 << 2)	/* raised by ipitrace's own ring buffer */
+
+struct ipi_event {
+	__u64 send_ns;		/* bpf_ktime_get_ns() at send / queue */
+	__u64 lat_ns;		/* handler (or CSD function) entry - send */
+	__u64 callsite;		/* sender's return address, 0 if unknown */
+	__u64 func;		/* callback or CSD function, 0 if unknown */
+	__u32 src_cpu;
+	__u32 dst_cpu;
+	__u8 type;		/* enum ipt_record_type */
+	__u8 kind;		/* enum ipi_kind */
+	__u16 flags;
+	__u32 coalesced;	/* sends merged into this one while pending */
+};
+
+/* In-kernel counters (per-CPU array, index = enum ipt_stat). */
+enum ipt_stat {
+	ST_SENDS,		/* sends seen, after multicast fan-out */
+	ST_HANDLED,		/* handler entries paired with a send */
+	ST_UNPAIRED_HANDLER,	/* handler entries with no pending send */
+	ST_COALESCED,		/* sends while one was already pending */
+	ST_RB_DROP,		/* lost: ring-buffer reservation failed */
+	ST_PENDING_OVERWRITE,	/* lost: stale pending send overwritten */
+	ST_CSD_MAP_FULL,	/* lost: CSD pairing map full */
+	ST_CPU_RANGE,		/* lost: CPU id beyond IPT_MAX_CPUS */
+	ST_CSD_QUEUED,
+	ST_CSD_RUN,
+	ST_CSD_UNPAIRED,	/* CSD ran locally or queued before start */
+	ST_TRACER_IPI,		/* IPIs raised by ipitrace's own ring buffer */
+	ST_WAKE_NO_IPI,		/* sched_wake_idle_without_ipi */
+	ST_RB_WAKEUP,		/* consumer wake-ups forced from BPF */
+	ST_SEND_OTHER,		/* sends of no kind we pair (not followed) */
+	ST_MAX,
+};
+
+/* Pending send for one (target CPU, kind): array map value. */
+struct ipi_pending {
+	__u64 send_ns;		/* 0: nothing pending */
+	__u64 callsite;
+	__u64 func;
+	__u32 src_cpu;
+	__u16 flags;
+	__u16 pad;
+	__u32 coalesced;
+	__u32 pad2;
+};
+
+/* Last CSD queued on a CPU: lets the following send name its function. */
+struct csd_last {
+	__u64 func;
+	__u32 cpu;
+	__u32 valid;
+};
+
+struct csd_pending {
+	__u64 queue_ns;
+	__u64 callsite;
+	__u64 func;
+	__u32 src_cpu;
+	__u32 dst_cpu;
+};
+
+#endif /* __IPITRACE_H */

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Aggregation of paired IPI records: histograms by (NUMA class, kind),
+ * per-CSD latency, a source x target CPU matrix and top senders. */
+#ifndef __IPT_AGG_H
+#define __IPT_AGG_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include "ipitrace.h"
+#include "hist.h"
+#include "topology.h"
+
+enum numa_class { NUMA_SAME, NUMA_CROSS, NUMA_UNKNOWN, NUMA_MAX };
+
+struct caller_stat {
+	__u64 callsite;
+	__u64 func;
+	__u8 type;
+	__u8 kind;
+	__u64 count;
+	__u64 sum_ns;
+	__u64 max_ns;
+};
+
+struct agg {
+	const struct topology *topo;
+	int nr_cpus;
+	struct hist ipi[NUMA_MAX][IPI_KIND_MAX];
+	struct hist csd[NUMA_MAX];
+	struct hist **pairs;		/* [src * nr_cpus + dst], lazily */
+	struct caller_stat *callers;	/* open addressing, cap_callers slots */
+	size_t nr_callers;
+	size_t cap_callers;
+	__u64 records;
+	__u64 coalesced;
+	__u64 out_of_range;		/* records with a CPU id >= nr_cpus */
+};
+
+const char *ipi_kind_name(int kind);
+const char *numa_class_name(int c);
+int agg_init(struct agg *a, const struct topology *t, int nr_cpus);
+void agg_add(struct agg *a, const struct ipi_event *e);
+void agg_reset(struct agg *a);
+void agg_free(struct agg *a);
+int agg_numa_class(const struct agg *a, __u32 src, __u32 dst);
+const struct hist *agg_pair(const struct agg *a, int src, int dst);
+/* callers sorted by count, descending; returns how many (<= max) */
+size_t agg_top_callers(const struct agg *a, struct caller_stat *out,
+		       size_t max);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef __IPT_CLI_H
+#define __IPT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum ipt_mode { MODE_NONE, MODE_GUEST, MODE_HOST };
+
+struct ipt_opts {
+	enum ipt_mode mode;
+	double duration;	/* seconds, 0: until Ctrl-C */
+	double interval;	/* seconds, 0: one report at the end */
+	long count;		/* number of interval reports, 0: unlimited */
+	bool json;
+	bool cpu_pairs;
+	int callers;		/* top N callers, 0: off */
+	bool list_hooks;
+	bool verbose;
+	bool no_csd;
+	long stale_ms;
+	const char *btf;
+	const char *sysfs_root;
+	const char *numa_map;
+	/* host mode */
+	bool vcpu_kick;
+	bool halt;
+	long pid;
+	long vcpu;
+};
+
+#define CLI_HELP	1
+
+/* 0 ok, CLI_HELP after printing help to stdout, -1 with a message in err */
+int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len);
+void cli_usage(FILE *f);
+/* strict numbers: whole string, finite, within [min, max] */
+int parse_seconds(const char *s, double min, double max, double *out);
+int parse_long(const char *s, long min, long max, long *out);
+
+#endif

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <string.h>
+#include "hist.h"
+
+static int ilog2(uint64_t v)
+{
+	return 63 - __builtin_clzll(v);
+}
+
+int hist_slot(uint64_t v)
+{
+	int e;
+
+	if (v < HIST_SUB)
+		return (int)v;
+	e = ilog2(v);
+	return (e - HIST_SUB_BITS + 1) * HIST_SUB +
+	       (int)((v >> (e - HIST_SUB_BITS)) & (HIST_SUB - 1));
+}
+
+uint64_t hist_slot_lo(int slot)
+{
+	int e, sub;
+
+	if (slot < HIST_SUB)
+		return slot;
+	e = slot / HIST_SUB + HIST_SUB_BITS - 1;
+	sub = slot % HIST_SUB;
+	return (uint64_t)(HIST_SUB + sub) << (e - HIST_SUB_BITS);
+}
+
+uint64_t hist_slot_hi(int slot)
+{
+	if (slot < HIST_SUB)
+		return slot;
+	return hist_slot_lo(slot) +
+	       (1ULL << (slot / HIST_SUB - 1)) - 1;
+}
+
+void hist_add(struct hist *h, uint64_t v)
+{
+	h->slots[hist_slot(v)]++;
+	if (!h->count || v < h->min)
+		h->min = v;
+	if (v > h->max)
+		h->max = v;
+	h->count++;
+	h->sum += v;
+}
+
+void hist_merge(struct hist *dst, const struct hist *src)
+{
+	int i;
+
+	if (!src->count)
+		return;
+	for (i = 0; i < HIST_SLOTS; i++)
+		dst->slots[i] += src->slots[i];
+	if (!dst->count || src->min < dst->min)
+		dst->min = src->min;
+	if (src->max > dst->max)
+		dst->max = src->max;
+	dst->count += src->count;
+	dst->sum += src->sum;
+}
+
+void hist_reset(struct hist *h)
+{
+	memset(h, 0, sizeof(*h));
+}
+
+uint64_t hist_mean(const struct hist *h)
+{
+	return h->count ? h->sum / h->count : 0;
+}
+
+/* Nearest-rank percentile, interpolated inside the sub-bucket and clamped
+ * to the exact min and max. */
+uint64_t hist_percentile(const struct hist *h, double p)
+{
+	uint64_t rank, seen = 0;
+	double frac, v;
+	int i;
+
+	if (!h->count)
+		return 0;
+	if (p <= 0)
+		return h->min;
+	if (p >= 100)
+		return h->max;
+	rank = (uint64_t)(p / 100.0 * h->count + 0.999999);
+	if (rank < 1)
+		rank = 1;
+	for (i = 0; i < HIST_SLOTS; i++) {
+		if (!h->slots[i] || seen + h->slots[i] < rank) {
+			seen += h->slots[i];
+			continue;
+		}
+		frac = (rank - seen - 0.5) / h->slots[i];
+		v = hist_slot_lo(i) +
+		    frac * (hist_slot_hi(i) + 1 - hist_slot_lo(i));
+		if (v < h->min)
+			return h->min;
+		if (v > h->max)
+			return h->max;
+		return (uint64_t)v;
+	}
+	return h->max;
+}
+
+int hist_log2(const struct hist *h, uint64_t out[HIST_LOG2])
+{
+	int i, b, top = 0;
+
+	memset(out, 0, sizeof(uint64_t) * HIST_LOG2);
+	for (i = 0; i < HIST_SLOTS; i++) {
+		if (!h->slots[i])
+			continue;
+		b = i < HIST_SUB ? (i > 1 ? ilog2(i) : 0) :
+			i / HIST_SUB + HIST_SUB_BITS - 1;
+		out[b] += h->slots[i];
+		if (b + 1 > top)
+			top = b + 1;
+	}
+	return top;
+}
+
+uint64_t hist_log2_lo(int i)
+{
+	return i ? 1ULL << i : 0;
+}
+
+uint64_t hist_log2_hi(int i)
+{
+	return i >= 63 ? ~0ULL : (2ULL << i) - 1;
+}

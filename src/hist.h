@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Log-linear latency histogram: 8 sub-buckets per power of two (about 6%
+ * relative error for percentiles), exact count/sum/min/max, and a log2 view
+ * for printing.
+ */
+#ifndef __IPT_HIST_H
+#define __IPT_HIST_H
+
+#include <stdint.h>
+
+#define HIST_SUB_BITS	3
+#define HIST_SUB	(1 << HIST_SUB_BITS)
+#define HIST_SLOTS	(64 * HIST_SUB)
+#define HIST_LOG2	64
+
+struct hist {
+	uint64_t slots[HIST_SLOTS];
+	uint64_t count;
+	uint64_t sum;
+	uint64_t min;
+	uint64_t max;
+};
+
+int hist_slot(uint64_t v);
+uint64_t hist_slot_lo(int slot);
+uint64_t hist_slot_hi(int slot);
+void hist_add(struct hist *h, uint64_t v);
+void hist_merge(struct hist *dst, const struct hist *src);
+void hist_reset(struct hist *h);
+/* p in [0, 100]; 0 for an empty histogram */
+uint64_t hist_percentile(const struct hist *h, double p);
+uint64_t hist_mean(const struct hist *h);
+/* log2 buckets: out[i] counts [2^i, 2^(i+1)) (out[0] also holds 0);
+ * returns 1 + the highest non-empty bucket, 0 when empty */
+int hist_log2(const struct hist *h, uint64_t out[HIST_LOG2]);
+uint64_t hist_log2_lo(int i);
+uint64_t hist_log2_hi(int i);
+
+#endif

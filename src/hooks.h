@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Hook selection: each role lists candidate hooks, best first
+ * (tp_btf > raw_tp > fentry > kprobe); the first one the running kernel
+ * offers wins, and its programs are the ones loaded.
+ */
+#ifndef __IPT_HOOKS_H
+#define __IPT_HOOKS_H
+
+#include <stdbool.h>
+
+struct bpf_object;
+
+enum hook_type { HOOK_NONE, HOOK_TP_BTF, HOOK_RAW_TP, HOOK_FENTRY, HOOK_KPROBE };
+
+#define HOOK_MAX_CANDS	4
+
+struct hook_cand {
+	enum hook_type type;
+	const char *target;	/* "category/event" for tracepoints, else a function */
+	const char *prog;	/* BPF program name in the object */
+};
+
+struct hook_role {
+	const char *name;
+	bool required;
+	struct hook_cand cands[HOOK_MAX_CANDS];
+	int chosen;		/* index into cands, -1 if none */
+};
+
+/* What the running kernel offers; the callbacks make it testable. */
+struct hook_probe {
+	bool (*has_tp_btf)(const char *event, void *ctx);
+	bool (*has_raw_tp)(const char *cat_event, void *ctx);
+	bool (*has_fentry)(const char *func, void *ctx);
+	bool (*has_kprobe)(const char *func, void *ctx);
+	void *ctx;
+};
+
+const char *hook_type_name(enum hook_type t);
+/* Chooses a candidate per role. Returns 0, or -ENOENT and sets *missing to
+ * the first required role without a usable hook. */
+int hooks_select(struct hook_role *roles, int n, const struct hook_probe *p,
+		 const char **missing);
+/* Sets autoload on exactly the chosen programs. */
+int hooks_apply(const struct hook_role *roles, int n, struct bpf_object *obj);
+/* "tp_btf:ipi_send_cpu" into buf; NULL when the role has no hook */
+const char *hook_desc(const struct hook_role *r, char *buf, int len);
+
+/* The real kernel's probes (kernel BTF, tracefs, a test fentry load,
+ * the kprobe PMU and kallsyms). */
+void hooks_kernel_probe(struct hook_probe *p);
+void hooks_kernel_probe_free(struct hook_probe *p);
+
+#endif
