@@ -34,9 +34,11 @@ int agg_init(struct agg *a, const struct topology *t, int nr_cpus)
 	a->topo = t;
 	a->nr_cpus = nr_cpus;
 	a->pairs = calloc((size_t)nr_cpus * nr_cpus, sizeof(*a->pairs));
+	a->pair_kinds = calloc((size_t)nr_cpus * nr_cpus * IPI_KIND_MAX,
+			       sizeof(*a->pair_kinds));
 	a->cap_callers = 1024;
 	a->callers = calloc(a->cap_callers, sizeof(*a->callers));
-	if (!a->pairs || !a->callers) {
+	if (!a->pairs || !a->pair_kinds || !a->callers) {
 		agg_free(a);
 		return -ENOMEM;
 	}
@@ -129,6 +131,8 @@ static void add_pair(struct agg *a, const struct ipi_event *e)
 		a->out_of_range++;
 		return;
 	}
+	a->pair_kinds[(e->src_cpu * a->nr_cpus + e->dst_cpu) * IPI_KIND_MAX +
+		      e->kind]++;
 	h = &a->pairs[e->src_cpu * a->nr_cpus + e->dst_cpu];
 	if (!*h)
 		*h = calloc(1, sizeof(**h));
@@ -160,6 +164,14 @@ const struct hist *agg_pair(const struct agg *a, int src, int dst)
 	return a->pairs[src * a->nr_cpus + dst];
 }
 
+__u64 agg_pair_kind(const struct agg *a, int src, int dst, int kind)
+{
+	if (src < 0 || dst < 0 || src >= a->nr_cpus || dst >= a->nr_cpus ||
+	    kind < 0 || kind >= IPI_KIND_MAX)
+		return 0;
+	return a->pair_kinds[(src * a->nr_cpus + dst) * IPI_KIND_MAX + kind];
+}
+
 void agg_reset(struct agg *a)
 {
 	size_t i;
@@ -170,6 +182,8 @@ void agg_reset(struct agg *a)
 		free(a->pairs[i]);
 		a->pairs[i] = NULL;
 	}
+	memset(a->pair_kinds, 0, (size_t)a->nr_cpus * a->nr_cpus *
+	       IPI_KIND_MAX * sizeof(*a->pair_kinds));
 	memset(a->callers, 0, a->cap_callers * sizeof(*a->callers));
 	a->nr_callers = 0;
 	a->records = 0;
@@ -179,11 +193,13 @@ void agg_reset(struct agg *a)
 
 void agg_free(struct agg *a)
 {
-	if (a->pairs)
+	if (a->pairs && a->pair_kinds && a->callers)
 		agg_reset(a);
+	free(a->pair_kinds);
 	free(a->pairs);
 	free(a->callers);
 	a->pairs = NULL;
+	a->pair_kinds = NULL;
 	a->callers = NULL;
 }
 

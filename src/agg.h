@@ -28,6 +28,7 @@ struct agg {
 	struct hist ipi[NUMA_MAX][IPI_KIND_MAX];
 	struct hist csd[NUMA_MAX];
 	struct hist **pairs;		/* [src * nr_cpus + dst], lazily */
+	__u64 *pair_kinds;		/* [(src * nr_cpus + dst) * IPI_KIND_MAX + kind] */
 	struct caller_stat *callers;	/* open addressing, cap_callers slots */
 	size_t nr_callers;
 	size_t cap_callers;
@@ -44,6 +45,7 @@ void agg_reset(struct agg *a);
 void agg_free(struct agg *a);
 int agg_numa_class(const struct agg *a, __u32 src, __u32 dst);
 const struct hist *agg_pair(const struct agg *a, int src, int dst);
+__u64 agg_pair_kind(const struct agg *a, int src, int dst, int kind);
 /* callers sorted by count, descending; returns how many (<= max) */
 size_t agg_top_callers(const struct agg *a, struct caller_stat *out,
 		       size_t max);

@@ -287,6 +287,17 @@ static void json_classes(struct jw *w, const struct agg *a)
 	jw_arr_end(w);
 }
 
+static void json_pair_kinds(struct jw *w, const struct agg *a, int s, int d)
+{
+	int k;
+
+	jw_obj(w, "kinds");
+	for (k = 0; k < IPI_KIND_MAX; k++)
+		if (agg_pair_kind(a, s, d, k))
+			jw_u64(w, ipi_kind_name(k), agg_pair_kind(a, s, d, k));
+	jw_obj_end(w);
+}
+
 static void json_pairs(struct jw *w, const struct agg *a)
 {
 	int s, d;
@@ -304,6 +315,7 @@ static void json_pairs(struct jw *w, const struct agg *a)
 			jw_str(w, "numa", numa_class_name(agg_numa_class(a, s, d)));
 			jw_u64(w, "count", h->count);
 			jw_u64(w, "p50_ns", hist_percentile(h, 50));
+			json_pair_kinds(w, a, s, d);
 			jw_obj_end(w);
 		}
 	}

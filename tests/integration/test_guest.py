@@ -1,0 +1,164 @@
+"""ipitrace --guest on this machine's real kernel, against independent
+evidence: the IPIs the workload caused, /proc/interrupts, the workload's
+own round-trip time, and bpftool's list of loaded programs."""
+import json
+import os
+import shutil
+import signal
+import tempfile
+
+from ipt import (IPITRACE, NoLeftovers, Skip, Tracer, interrupts, ipiload,
+                 run)
+
+N_IPIS = 3000
+CLASS_KEYS = ("kind", "numa", "count", "min_ns", "avg_ns", "p50_ns",
+              "p90_ns", "p99_ns", "max_ns", "hist")
+
+
+def need_two_cpus():
+    if os.cpu_count() < 2 or not os.path.exists("/dev/cpu/1/cpuid") and \
+            run(["modprobe", "cpuid"]).returncode:
+        raise Skip("needs CPU 1 and the cpuid driver")
+
+
+def calls(doc, kind, dst=None):
+    if dst is None:
+        return sum(c["count"] for c in doc["classes"] if c["kind"] == kind)
+    return sum(p["kinds"].get(kind, 0) for p in doc["cpu_pairs"]
+               if p["dst"] == dst)
+
+
+def test_cpuid_ipis_counted_and_timed():
+    need_two_cpus()
+    clean = NoLeftovers()
+    t = Tracer(["--guest", "-j", "-C", "--callers=50"])
+    t.wait_attached()
+    before = interrupts()["CAL"]
+    load = ipiload("--src", "0", "--dst", "1", "--count", str(N_IPIS))
+    after = interrupts()["CAL"]
+    rc, out, err = t.stop()
+    assert rc == 0, "ipitrace exited %d: %s" % (rc, err)
+    doc = json.loads(out)
+
+    for key in ("mode", "duration_s", "hooks", "lost", "classes"):
+        assert key in doc, "JSON lacks %r" % key
+    assert doc["mode"] == "guest"
+    assert doc["hooks"]["send_call_single"], doc["hooks"]
+    assert all(v == 0 for v in doc["lost"].values()), doc["lost"]
+    for c in doc["classes"]:
+        for key in CLASS_KEYS:
+            assert key in c, "class lacks %r: %s" % (key, c)
+        assert c["numa"] in ("same", "cross")
+        assert c["count"] == sum(b["count"] for b in c["hist"])
+
+    seen = calls(doc, "call_single")
+    to_cpu1 = calls(doc, "call_single", dst=1)
+    cal_delta = after[1] - before[1]
+    print("  workload: %d cpuid reads, rtt p50 %d ns; ipitrace: call_single "
+          "%d, to CPU 1 %d, p50 %d ns; /proc/interrupts CAL delta CPU 1: %d"
+          % (load["count"], load["rtt_p50_ns"], seen, to_cpu1,
+             max(c["p50_ns"] for c in doc["classes"]
+                 if c["kind"] == "call_single"), cal_delta))
+    assert load["count"] == N_IPIS
+    # Each read is one IPI to CPU 1 (a few are skipped when CPU 1 polls).
+    assert to_cpu1 >= 0.95 * N_IPIS, (to_cpu1, N_IPIS)
+    # ipitrace's window is a little wider than the CAL window: allow the
+    # background rate of a few IPIs per second on top of 5%.
+    assert abs(to_cpu1 - cal_delta) <= 0.05 * cal_delta + 50, \
+        (to_cpu1, cal_delta)
+    single = [c for c in doc["classes"] if c["kind"] == "call_single"]
+    assert all(c["min_ns"] > 0 for c in single)
+    p50 = max(c["p50_ns"] for c in single)
+    assert 0 < p50 < load["rtt_p50_ns"], (p50, load["rtt_p50_ns"])
+    # The workload's own IPIs, picked out by the function they ran.
+    cpuid = sum(c["count"] for c in doc["callers"]
+                if c["kind"] == "call_single"
+                and c["function"].startswith("cpuid_smp_cpuid"))
+    if doc["hooks"]["csd_queue"]:
+        assert 0.95 * N_IPIS <= cpuid <= N_IPIS, (cpuid, N_IPIS)
+    clean.check()
+
+
+def expect_clean_error(args, needle):
+    clean = NoLeftovers()
+    r = run([IPITRACE] + args)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode != 0, (args, r.returncode)
+    assert len(lines) == 1, "want one line on stderr, got %r" % r.stderr
+    assert needle in lines[0], (needle, lines[0])
+    clean.check()
+
+
+def test_error_btf_missing():
+    expect_clean_error(["--guest", "--btf", "/nonexistent", "-d", "1"],
+                       "/nonexistent")
+
+
+def test_error_unknown_option():
+    expect_clean_error(["--guest", "--bogus"], "unknown option '--bogus'")
+
+
+def test_error_bad_duration():
+    expect_clean_error(["--guest", "-d", "soon"], "invalid duration")
+    expect_clean_error(["--guest", "-d", "-3"], "invalid duration")
+
+
+def test_error_no_mode():
+    expect_clean_error([], "choose a mode")
+
+
+def test_error_bad_numa_map():
+    expect_clean_error(["--guest", "--numa-map", "0-1", "-d", "1"],
+                       "--numa-map")
+
+
+def test_error_not_root():
+    if not shutil.which("setpriv"):
+        raise Skip("setpriv not installed")
+    r = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             "--inh-caps=-all", "--bounding-set=-all", IPITRACE, "--guest",
+             "-d", "1"])
+    assert r.returncode != 0
+    assert "need root" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_external_btf_file():
+    with tempfile.NamedTemporaryFile(suffix=".btf") as f:
+        shutil.copyfile("/sys/kernel/btf/vmlinux", f.name)
+        r = run([IPITRACE, "--guest", "--btf", f.name, "-d", "0.5", "-j"])
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["mode"] == "guest"
+
+
+def test_list_hooks_matches_tracefs():
+    r = run([IPITRACE, "--guest", "--list-hooks"])
+    assert r.returncode == 0, r.stderr
+    rows = {ln.split()[0]: ln.split()[1] for ln in r.stdout.splitlines()[1:]}
+    tracefs = "/sys/kernel/tracing/events"
+    if not os.path.isdir(tracefs):
+        raise Skip("tracefs not mounted")
+    has_ipi_tp = os.path.isdir(tracefs + "/ipi/ipi_send_cpu")
+    assert rows["send_call_single"].endswith("ipi/ipi_send_cpu") == has_ipi_tp
+    assert rows["entry_call_single"].startswith(("tp_btf:", "raw_tp:"))
+    if os.path.isdir(tracefs + "/csd/csd_queue_cpu"):
+        assert rows["csd_queue"] == "raw_tp:csd/csd_queue_cpu"
+
+
+def test_sigterm_prints_final_report_and_detaches():
+    clean = NoLeftovers()
+    t = Tracer(["--guest"])
+    t.wait_attached()
+    rc, out, err = t.stop(signal.SIGTERM)
+    assert rc == 0, err
+    assert "Lost:" in out and "Counters:" in out, out
+    clean.check()
+
+
+def test_interval_reports():
+    r = run([IPITRACE, "--guest", "-j", "-i", "0.3", "-c", "3"], timeout=30)
+    assert r.returncode == 0, r.stderr
+    docs = [json.loads(ln) for ln in r.stdout.splitlines() if ln.strip()]
+    assert len(docs) == 3, r.stdout
+    for d in docs:
+        assert 0.25 < d["duration_s"] < 1.0, d["duration_s"]

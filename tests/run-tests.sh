@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every test: cmocka unit tests, integration tests on the real
+# kernel, then the QEMU cross-kernel tests. Ends with "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+passed=0 failed=0 skipped=0
+
+count() {	# add "N passed, N failed[, N skipped]" from the last such line
+	local line
+	line=$(grep -Eo '[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?' "$1" | tail -n1)
+	if [ -z "$line" ]; then
+		failed=$((failed + 1))
+		return
+	fi
+	set -- $line
+	passed=$((passed + $1)); failed=$((failed + $3))
+	[ $# -ge 6 ] && skipped=$((skipped + $5))
+}
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+echo "== unit tests"
+for t in build/tests/test_*; do
+	[ -x "$t" ] || continue
+	"$t" >"$log" 2>&1
+	rc=$?
+	p=$(grep -Eo '\[  PASSED  \] [0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -n1)
+	f=$(grep -Eo '\[  FAILED  \] [0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -n1)
+	p=${p:-0} f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	[ "$f" -ne 0 ] && cat "$log"
+	echo "$(basename "$t"): $p passed, $f failed"
+	passed=$((passed + p)); failed=$((failed + f))
+done
+
+echo "== integration tests (real kernel)"
+python3 tests/integration/runner.py 2>&1 | tee "$log"
+count "$log"
+
+if [ -x tests/qemu/test-qemu.sh ] && [ "${IPT_SKIP_QEMU:-0}" != 1 ]; then
+	echo "== QEMU guests (other kernels, 2 NUMA nodes)"
+	tests/qemu/test-qemu.sh 2>&1 | tee "$log"
+	count "$log"
+fi
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
