@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ipitrace host side: stream the KVM and scheduler events on the path from
+ * a guest's ICR write to the target vCPU running again, and on the halt /
+ * halt-polling path. Only events of vCPU threads are kept: a thread becomes
+ * one when it hits a KVM tracepoint, or when the loader finds it by name.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "ipitrace_host.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define KVM_HC_SEND_IPI		10
+#define E2BIG			7
+
+const volatile __u32 filter_pid;	/* 0: every VM */
+const volatile __u64 rb_wakeup_bytes = 1 << 21;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct vcpu_thread);
+} vcpu_tids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HS_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool pid_ok(__u32 pid)
+{
+	return !filter_pid || pid == filter_pid;
+}
+
+/* Current thread runs KVM code: remember it as a vCPU thread. */
+static __always_inline void learn_vcpu(__u32 tid, __u32 pid, __s32 vcpu_id)
+{
+	struct vcpu_thread *v = bpf_map_lookup_elem(&vcpu_tids, &tid);
+	struct vcpu_thread nv = { .pid = pid, .vcpu_id = vcpu_id };
+
+	if (v) {
+		if (vcpu_id >= 0)
+			v->vcpu_id = vcpu_id;
+		return;
+	}
+	if (bpf_map_update_elem(&vcpu_tids, &tid, &nv, BPF_NOEXIST) == -E2BIG)
+		stat_inc(HS_VCPU_MAP_FULL);
+}
+
+static __always_inline bool is_vcpu(__u32 tid)
+{
+	struct vcpu_thread *v = bpf_map_lookup_elem(&vcpu_tids, &tid);
+
+	return v && pid_ok(v->pid);
+}
+
+static __always_inline struct host_event *ev_new(int type)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct host_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(HS_RB_DROP);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts = bpf_ktime_get_ns();
+	e->tid = (__u32)id;
+	e->pid = id >> 32;
+	e->cpu = bpf_get_smp_processor_id();
+	e->type = type;
+	return e;
+}
+
+static __always_inline void ev_submit(struct host_event *e)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	stat_inc(HS_EVENTS);
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > rb_wakeup_bytes) {
+		flags = BPF_RB_FORCE_WAKEUP;
+		stat_inc(HS_RB_WAKEUP);
+	}
+	bpf_ringbuf_submit(e, flags);
+}
+
+/* A KVM event in the current thread; NULL when filtered out. */
+static __always_inline struct host_event *kvm_ev(int type, __s32 vcpu_id)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!pid_ok(id >> 32))
+		return NULL;
+	learn_vcpu((__u32)id, id >> 32, vcpu_id);
+	return ev_new(type);
+}
+
+static __always_inline int on_apic_ipi(__u32 icr_low, __u32 dest_id)
+{
+	struct host_event *e = kvm_ev(HE_APIC_IPI, -1);
+
+	if (!e)
+		return 0;
+	e->a0 = icr_low;
+	e->a1 = dest_id;
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline int on_accept_irq(__u32 apicid, __u16 dm, __u16 tm,
+					 __u8 vec)
+{
+	struct host_event *e = kvm_ev(HE_ACCEPT_IRQ, -1);
+
+	if (!e)
+		return 0;
+	e->a0 = apicid;
+	e->a1 = vec;
+	e->v0 = (__u64)dm << 16 | tm;
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline int on_hypercall(__u64 nr, __u64 a0, __u64 a1,
+					__u64 a2, __u64 a3)
+{
+	struct host_event *e;
+
+	if (nr != KVM_HC_SEND_IPI)
+		return 0;
+	e = kvm_ev(HE_PV_SEND_IPI, -1);
+	if (!e)
+		return 0;
+	e->v0 = a0;
+	e->v1 = a2 << 32 | (a3 & 0xffffffff);
+	e->a0 = a1;
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline int on_vcpu_wakeup(__u64 ns, bool waited, bool valid)
+{
+	struct host_event *e = kvm_ev(HE_HALT_END, -1);
+
+	if (!e)
+		return 0;
+	e->v0 = ns;
+	e->a0 = waited;
+	e->a1 = valid;
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline int on_halt_poll(bool grow, __u32 vcpu_id, __u32 new,
+					__u32 old)
+{
+	struct host_event *e = kvm_ev(HE_HALT_POLL, vcpu_id);
+
+	if (!e)
+		return 0;
+	e->a0 = vcpu_id;
+	e->a1 = grow;
+	e->v0 = new;
+	e->v1 = old;
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline int on_vm_entry(struct kvm_vcpu *vcpu)
+{
+	__s32 id = BPF_CORE_READ(vcpu, vcpu_id);
+	struct host_event *e = kvm_ev(HE_VM_ENTRY, id);
+
+	if (!e)
+		return 0;
+	e->a0 = id;
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline int on_kick(struct kvm_vcpu *vcpu)
+{
+	__s32 id = BPF_CORE_READ(vcpu, vcpu_id);
+	struct host_event *e = kvm_ev(HE_KICK, -1);
+
+	if (!e)
+		return 0;
+	e->a0 = id;
+	ev_submit(e);
+	return 0;
+}
+
+/* Scheduler events about a vCPU thread. */
+static __always_inline int on_sched(int type, struct task_struct *p, __u32 aux)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+	struct host_event *e;
+
+	if (!is_vcpu(tid))
+		return 0;
+	e = ev_new(type);
+	if (!e)
+		return 0;
+	e->arg_tid = tid;
+	e->a0 = aux;
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline int on_switch(struct task_struct *prev,
+				     struct task_struct *next)
+{
+	return on_sched(HE_SWITCH_IN, next, BPF_CORE_READ(prev, pid));
+}
+
+static __always_inline int on_waking(int type, struct task_struct *p)
+{
+	return on_sched(type, p, BPF_CORE_READ(p, wake_cpu));
+}
+
+/* A vCPU thread sending an IPI: KVM kicking a vCPU that runs in guest mode. */
+static __always_inline int on_ipi_send(__u32 cpu)
+{
+	struct host_event *e;
+
+	if (!is_vcpu((__u32)bpf_get_current_pid_tgid()))
+		return 0;
+	e = ev_new(HE_IPI_KICK);
+	if (!e)
+		return 0;
+	e->a0 = cpu;
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline int on_avic(int type, __u32 a0, __u32 a1, __u64 v0)
+{
+	struct host_event *e = kvm_ev(type, -1);
+
+	if (!e)
+		return 0;
+	e->a0 = a0;
+	e->a1 = a1;
+	e->v0 = v0;
+	ev_submit(e);
+	return 0;
+}
+
+#define TP_BOTH(tp, name, proto, call)					\
+SEC("tp_btf/" #tp) int BPF_PROG(tp_btf_##name, proto) { return call; }	\
+SEC("raw_tp/" #tp) int BPF_PROG(raw_tp_##name, proto) { return call; }
+
+#define ARGS(...) __VA_ARGS__
+
+TP_BOTH(kvm_apic_ipi, kvm_apic_ipi, ARGS(__u32 icr_low, __u32 dest_id),
+	on_apic_ipi(icr_low, dest_id))
+TP_BOTH(kvm_apic_accept_irq, kvm_accept_irq,
+	ARGS(__u32 apicid, __u16 dm, __u16 tm, __u8 vec),
+	on_accept_irq(apicid, dm, tm, vec))
+TP_BOTH(kvm_hypercall, kvm_hypercall,
+	ARGS(unsigned long nr, unsigned long a0, unsigned long a1,
+	     unsigned long a2, unsigned long a3),
+	on_hypercall(nr, a0, a1, a2, a3))
+TP_BOTH(kvm_vcpu_wakeup, kvm_vcpu_wakeup, ARGS(__u64 ns, bool waited, bool valid),
+	on_vcpu_wakeup(ns, waited, valid))
+TP_BOTH(kvm_halt_poll_ns, kvm_halt_poll, ARGS(bool grow, unsigned int vcpu_id,
+	unsigned int new, unsigned int old),
+	on_halt_poll(grow, vcpu_id, new, old))
+TP_BOTH(kvm_entry, kvm_entry, ARGS(struct kvm_vcpu *vcpu), on_vm_entry(vcpu))
+TP_BOTH(sched_waking, sched_waking, ARGS(struct task_struct *p),
+	on_waking(HE_WAKING, p))
+TP_BOTH(sched_wakeup, sched_wakeup, ARGS(struct task_struct *p),
+	on_waking(HE_WAKEUP, p))
+TP_BOTH(sched_switch, sched_switch, ARGS(bool preempt, struct task_struct *prev,
+	struct task_struct *next), on_switch(prev, next))
+TP_BOTH(ipi_send_cpu, ipi_send_cpu, ARGS(unsigned int cpu), on_ipi_send(cpu))
+TP_BOTH(kvm_avic_incomplete_ipi, avic_incomplete,
+	ARGS(__u32 vcpu, __u32 icrh, __u32 icrl, __u32 id),
+	on_avic(HE_AVIC_INCOMPLETE, vcpu, icrl, id))
+TP_BOTH(kvm_avic_doorbell, avic_doorbell, ARGS(__u32 vcpuid, __u32 apicid),
+	on_avic(HE_AVIC_DOORBELL, vcpuid, apicid, 0))
+
+/* The exit reason is only in the classic tracepoint's fields. */
+SEC("tracepoint/kvm/kvm_exit")
+int tp_kvm_exit(struct trace_event_raw_kvm_exit *ctx)
+{
+	__u32 vcpu_id = BPF_CORE_READ(ctx, vcpu_id);
+	struct host_event *e = kvm_ev(HE_VM_EXIT, vcpu_id);
+
+	if (!e)
+		return 0;
+	e->a0 = vcpu_id;
+	e->a1 = BPF_CORE_READ(ctx, isa);
+	e->v0 = BPF_CORE_READ(ctx, exit_reason);
+	ev_submit(e);
+	return 0;
+}
+
+SEC("fentry/__kvm_vcpu_kick")
+int BPF_PROG(fentry_kick_new, struct kvm_vcpu *vcpu)
+{
+	return on_kick(vcpu);
+}
+
+SEC("kprobe/__kvm_vcpu_kick")
+int BPF_KPROBE(kprobe_kick_new, struct kvm_vcpu *vcpu)
+{
+	return on_kick(vcpu);
+}
+
+SEC("fentry/kvm_vcpu_kick")
+int BPF_PROG(fentry_kick, struct kvm_vcpu *vcpu)
+{
+	return on_kick(vcpu);
+}
+
+SEC("kprobe/kvm_vcpu_kick")
+int BPF_KPROBE(kprobe_kick, struct kvm_vcpu *vcpu)
+{
+	return on_kick(vcpu);
+}

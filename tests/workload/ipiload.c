@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ipiload: send IPIs from one CPU to another and measure them independently
+ * of ipitrace (the workload for integration tests and `make run`).
+ *
+ *   ipiload [--src CPU] [--dst CPU] [--count N | --duration SEC]
+ *           [--mode cpuid|membarrier] [--gap-us U] [--json]
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ipigen.h"
+
+#define DEFAULT_COUNT		1000
+#define DEFAULT_DURATION_GAP_US	1000
+
+static const char usage[] =
+"Usage: ipiload [--src CPU] [--dst CPU] [--count N | --duration SEC]\n"
+"               [--mode cpuid|membarrier] [--gap-us U] [--json]\n"
+"\n"
+"Sends IPIs from CPU --src to CPU --dst and prints its own measurement:\n"
+"calls done, elapsed time, and the round trip of one call (p50/mean/p99).\n"
+"\n"
+"  -s, --src CPU       CPU the sender runs on (default 0)\n"
+"  -d, --dst CPU       target CPU (default 1, else the last CPU);\n"
+"                      --dst == --src gives local calls (no IPI)\n"
+"  -n, --count N       number of calls (default 1000)\n"
+"  -t, --duration SEC  loop until SEC seconds have passed instead\n"
+"  -m, --mode M        cpuid: pread of /dev/cpu/DST/cpuid, which runs\n"
+"                        smp_call_function_single() to DST and sleeps until\n"
+"                        done: one IPI to DST and usually one back (the\n"
+"                        wakeup of the sender); target idle (default)\n"
+"                      membarrier: a thread spins on DST and the sender\n"
+"                        calls membarrier(PRIVATE_EXPEDITED[_RSEQ]): one\n"
+"                        IPI to a busy DST per call, sender spins\n"
+"  -g, --gap-us U      pause between calls (default 0; 1000 with --duration)\n"
+"  -j, --json          one JSON object instead of text\n";
+
+struct opts {
+	int src, dst;
+	long count;
+	double duration;
+	int membarrier;
+	long gap_us;
+	int json;
+};
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static int parse_long(const char *s, long min, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int default_dst(int src)
+{
+	int nr = ipigen_nr_cpus(), cpu;
+
+	if (src != 1 && ipigen_cpu_online(1))
+		return 1;
+	for (cpu = nr - 1; cpu >= 0; cpu--)
+		if (cpu != src && ipigen_cpu_online(cpu))
+			return cpu;
+	return src;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+		{ "src", required_argument, NULL, 's' },
+		{ "dst", required_argument, NULL, 'd' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "duration", required_argument, NULL, 't' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "gap-us", required_argument, NULL, 'g' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	long v;
+	char *end;
+	int c;
+
+	*o = (struct opts){ .src = 0, .dst = -1, .count = -1, .gap_us = -1 };
+	while ((c = getopt_long(argc, argv, "s:d:n:t:m:g:jh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+		case 'd':
+			if (parse_long(optarg, 0, &v) || v > 1 << 20) {
+				fprintf(stderr, "ipiload: bad CPU '%s'\n", optarg);
+				return -1;
+			}
+			*(c == 's' ? &o->src : &o->dst) = v;
+			break;
+		case 'n':
+			if (parse_long(optarg, 1, &o->count)) {
+				fprintf(stderr, "ipiload: bad count '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 't':
+			o->duration = strtod(optarg, &end);
+			if (*end || end == optarg || !(o->duration > 0)) {
+				fprintf(stderr, "ipiload: bad duration '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'm':
+			if (!strcmp(optarg, "cpuid")) {
+				o->membarrier = 0;
+			} else if (!strcmp(optarg, "membarrier")) {
+				o->membarrier = 1;
+			} else {
+				fprintf(stderr, "ipiload: bad mode '%s' (cpuid|membarrier)\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case 'g':
+			if (parse_long(optarg, 0, &o->gap_us)) {
+				fprintf(stderr, "ipiload: bad gap '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			exit(0);
+		default:
+			fputs(usage, stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ipiload: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (o->count > 0 && o->duration > 0) {
+		fprintf(stderr, "ipiload: --count and --duration are exclusive\n");
+		return -1;
+	}
+	if (o->count < 0 && !(o->duration > 0))
+		o->count = DEFAULT_COUNT;
+	if (o->gap_us < 0)
+		o->gap_us = o->duration > 0 ? DEFAULT_DURATION_GAP_US : 0;
+	return 0;
+}
+
+static int check_cpus(struct opts *o)
+{
+	if (!ipigen_cpu_online(o->src)) {
+		fprintf(stderr, "ipiload: --src %d is not an online CPU\n", o->src);
+		return -1;
+	}
+	if (o->dst < 0)
+		o->dst = default_dst(o->src);
+	if (!ipigen_cpu_online(o->dst)) {
+		fprintf(stderr, "ipiload: --dst %d is not an online CPU\n", o->dst);
+		return -1;
+	}
+	if (o->membarrier && o->dst == o->src) {
+		fprintf(stderr, "ipiload: membarrier mode needs --dst != --src\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Growable sample buffer. */
+struct samples {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static int samples_push(struct samples *s, uint64_t x)
+{
+	uint64_t *nv;
+	size_t cap;
+
+	if (s->n == s->cap) {
+		cap = s->cap ? s->cap * 2 : 4096;
+		nv = realloc(s->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		s->v = nv;
+		s->cap = cap;
+	}
+	s->v[s->n++] = x;
+	return 0;
+}
+
+static int run_loop(struct ipigen *g, const struct opts *o,
+		    struct samples *s, uint64_t *elapsed)
+{
+	uint64_t start = ipigen_now_ns(), end = 0, t0;
+	int err;
+
+	if (o->duration > 0)
+		end = start + (uint64_t)(o->duration * 1e9);
+	while (!stopping) {
+		if (end ? ipigen_now_ns() >= end : (long)s->n >= o->count)
+			break;
+		t0 = ipigen_now_ns();
+		err = ipigen_fire(g);
+		if (!err)
+			err = samples_push(s, ipigen_now_ns() - t0);
+		if (err) {
+			fprintf(stderr, "ipiload: %s call failed: %s\n",
+				ipigen_mech_name(g->mech), strerror(-err));
+			return err;
+		}
+		ipigen_sleep_ns((uint64_t)o->gap_us * 1000);
+	}
+	*elapsed = ipigen_now_ns() - start;
+	return 0;
+}
+
+static void report(const struct opts *o, const struct ipigen *g,
+		   const struct ipigen_stats *st, uint64_t elapsed)
+{
+	const char *mode = o->membarrier ? "membarrier" : "cpuid";
+
+	if (o->json) {
+		printf("{\"mode\":\"%s\",\"mech\":\"%s\",\"src\":%d,\"dst\":%d,"
+		       "\"count\":%zu,\"gap_us\":%ld,\"elapsed_ns\":%llu,"
+		       "\"rtt_p50_ns\":%llu,\"rtt_mean_ns\":%llu,"
+		       "\"rtt_p99_ns\":%llu}\n",
+		       mode, ipigen_mech_name(g->mech), o->src, o->dst,
+		       st->count, o->gap_us, (unsigned long long)elapsed,
+		       (unsigned long long)st->p50,
+		       (unsigned long long)st->mean,
+		       (unsigned long long)st->p99);
+		return;
+	}
+	printf("ipiload: %s (%s) CPU %d -> CPU %d: %zu calls in %.3f s (gap %ld us)\n",
+	       mode, ipigen_mech_name(g->mech), o->src, o->dst, st->count,
+	       elapsed / 1e9, o->gap_us);
+	printf("round trip ns: p50 %llu  mean %llu  p99 %llu\n",
+	       (unsigned long long)st->p50, (unsigned long long)st->mean,
+	       (unsigned long long)st->p99);
+}
+
+static int open_gen(struct ipigen *g, const struct opts *o,
+		    struct ipigen_spinner *spin)
+{
+	enum ipigen_mech mech = IPIGEN_CPUID;
+	int err;
+
+	if (o->membarrier) {
+		mech = ipigen_mb_init() & IPIGEN_MB_CPU ?
+		       IPIGEN_MB_ONE_CPU : IPIGEN_MB_ALL_CPUS;
+		err = ipigen_spinner_start(spin, o->dst);
+		if (err) {
+			fprintf(stderr, "ipiload: busy thread on CPU %d: %s\n",
+				o->dst, strerror(-err));
+			return err;
+		}
+	}
+	err = ipigen_open(g, mech, &o->dst, 1);
+	if (err && o->membarrier)
+		ipigen_spinner_stop(spin);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct ipigen_spinner spin;
+	struct samples s = {};
+	struct ipigen_stats st;
+	struct ipigen g;
+	struct opts o;
+	uint64_t elapsed = 0;
+	int err;
+
+	if (parse_opts(argc, argv, &o) || check_cpus(&o))
+		return 2;
+	err = ipigen_pin_self(o.src);
+	if (err) {
+		fprintf(stderr, "ipiload: cannot run on CPU %d: %s\n", o.src,
+			strerror(-err));
+		return 1;
+	}
+	if (open_gen(&g, &o, &spin))
+		return 1;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	err = run_loop(&g, &o, &s, &elapsed);
+	if (o.membarrier)
+		ipigen_spinner_stop(&spin);
+	ipigen_close(&g);
+	if (!err)
+		err = ipigen_stats(s.v, s.n, &st);
+	if (!err)
+		report(&o, &g, &st, elapsed);
+	free(s.v);
+	return err ? 1 : 0;
+}
