@@ -35,9 +35,13 @@ TOOL_BINS := $(patsubst tests/workload/%.c,$(BUILD)/%,$(TOOL_SRCS))
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	     libcmocka-dev python3 bpftrace
 DEPS_PKGS += $(EXTRA_DEPS_PKGS)
+DEPS_PKGS += qemu-system-x86 busybox-static xz-utils zstd cpio
 
 .PHONY: all deps run check unit integration clean vmlinux tools
-all: $(OUTPUT) tools
+all: $(SKELS) $(OUTPUT) tools
+
+# skeletons and BPF objects are wanted outputs, not intermediates
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 
 tools: $(TOOL_BINS)
 
@@ -91,3 +95,9 @@ vmlinux:
 
 clean:
 	rm -rf $(BUILD) $(OUTPUT)
+
+# QEMU TCG guests (bookworm 6.1, bookworm-backports 6.12; 4 vCPUs, 2 NUMA
+# nodes): kernels are cached in $(or $(IPT_QEMU_CACHE),/var/cache/ipitrace-qemu)
+.PHONY: qemu-check
+qemu-check: deps
+	@tests/qemu/test-qemu.sh

@@ -12,6 +12,7 @@
 #include "agg.h"
 #include "guest.h"
 #include "ksyms.h"
+#include "loader.h"
 #include "output.h"
 #include "privs.h"
 #include "topology.h"
@@ -57,8 +58,7 @@ struct guest {
 	const struct ipt_opts *o;
 	struct ipi_guest_bpf *skel;
 	struct hook_role roles[16];
-	struct bpf_link *links[64];
-	int nr_links;
+	struct links links;
 	struct ring_buffer *rb;
 	struct topology topo;
 	struct ksyms *ksyms;
@@ -68,14 +68,6 @@ struct guest {
 	__u64 prev_misses;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct guest *g = ctx;
@@ -84,42 +76,6 @@ static int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	agg_add(&g->agg, data);
 	return 0;
-}
-
-static void list_hooks(FILE *f, const struct hook_role *roles, int n)
-{
-	char buf[128];
-	int i, j;
-
-	fprintf(f, "%-22s %-48s %s\n", "ROLE", "HOOK", "CANDIDATES (best first)");
-	for (i = 0; i < n; i++) {
-		const char *d = hook_desc(&roles[i], buf, sizeof(buf));
-
-		fprintf(f, "%-22s %-48s", roles[i].name,
-			d ? d : roles[i].required ? "UNAVAILABLE (required)" :
-			"unavailable on this kernel");
-		for (j = 0; j < HOOK_MAX_CANDS && roles[i].cands[j].type; j++)
-			fprintf(f, "%s%s", j ? ", " : " ",
-				hook_type_name(roles[i].cands[j].type));
-		fputc('\n', f);
-	}
-}
-
-static int select_hooks(struct guest *g)
-{
-	struct hook_probe probe;
-	const char *missing = NULL;
-	int err;
-
-	memcpy(g->roles, guest_roles_template,
-	       sizeof(guest_roles_template[0]) * guest_nr_roles);
-	hooks_kernel_probe(&probe);
-	err = hooks_select(g->roles, guest_nr_roles, &probe, &missing);
-	hooks_kernel_probe_free(&probe);
-	if (err && !g->o->list_hooks)
-		fprintf(stderr, "ipitrace: no usable hook for required role '%s' on this kernel (see --list-hooks)\n",
-			missing);
-	return err;
 }
 
 static int load_topology(struct guest *g)
@@ -181,69 +137,6 @@ static int open_and_load(struct guest *g)
 	return 0;
 }
 
-/* Handlers first, then sends: a send whose handler is not traced yet would
- * otherwise sit pending and pair with a later IPI. */
-static int attach_in_order(struct guest *g)
-{
-	struct bpf_program *p;
-	int pass;
-
-	for (pass = 0; pass < 2; pass++) {
-		bpf_object__for_each_program(p, g->skel->obj) {
-			int is_entry = strstr(bpf_program__name(p), "_entry") != NULL;
-			struct bpf_link *l;
-
-			if (!bpf_program__autoload(p) || is_entry != !pass)
-				continue;
-			l = bpf_program__attach(p);
-			if (!l) {
-				fprintf(stderr, "ipitrace: cannot attach %s: %s\n",
-					bpf_program__name(p), strerror(errno));
-				return -1;
-			}
-			if (g->nr_links < 64)
-				g->links[g->nr_links++] = l;
-		}
-	}
-	return 0;
-}
-
-static void read_stats(struct guest *g, __u64 out[ST_MAX])
-{
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(g->skel->maps.stats);
-	__u64 *vals = calloc(ncpu, sizeof(__u64));
-	__u32 k;
-	int c;
-
-	memset(out, 0, sizeof(__u64) * ST_MAX);
-	if (!vals)
-		return;
-	for (k = 0; k < ST_MAX; k++) {
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		for (c = 0; c < ncpu; c++)
-			out[k] += vals[c];
-	}
-	free(vals);
-}
-
-static __u64 recursion_misses(struct guest *g)
-{
-	struct bpf_program *p;
-	__u64 total = 0;
-
-	bpf_object__for_each_program(p, g->skel->obj) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-
-		if (bpf_program__fd(p) < 0)
-			continue;
-		if (!bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
-			total += info.recursion_misses;
-	}
-	return total;
-}
-
 static void report(struct guest *g, double span)
 {
 	struct guest_report r = {
@@ -259,8 +152,8 @@ static void report(struct guest *g, double span)
 	int i;
 
 	ring_buffer__consume(g->rb);
-	read_stats(g, cur);
-	misses = recursion_misses(g);
+	read_percpu_counters(bpf_map__fd(g->skel->maps.stats), ST_MAX, cur);
+	misses = prog_recursion_misses(g->skel->obj);
 	for (i = 0; i < ST_MAX; i++)
 		r.stats[i] = cur[i] - g->prev[i];
 	r.recursion_misses = misses - g->prev_misses;
@@ -276,14 +169,14 @@ static void report(struct guest *g, double span)
 static void trace_loop(struct guest *g)
 {
 	const struct ipt_opts *o = g->o;
-	double start = now_s(), last = start, t;
+	double start = mono_now(), last = start, t;
 	long reports = 0;
 	struct timespec tick = { 0, 50 * 1000000 };
 
 	while (!exiting) {
 		nanosleep(&tick, NULL);
 		ring_buffer__consume(g->rb);
-		t = now_s();
+		t = mono_now();
 		if (o->duration && t - start >= o->duration)
 			break;
 		if (o->interval && t - last >= o->interval) {
@@ -293,17 +186,14 @@ static void trace_loop(struct guest *g)
 				return;
 		}
 	}
-	t = now_s();
+	t = mono_now();
 	if (!o->interval || t - last > 0.01)
 		report(g, t - last);
 }
 
 static void cleanup(struct guest *g)
 {
-	int i;
-
-	for (i = 0; i < g->nr_links; i++)
-		bpf_link__destroy(g->links[i]);
+	detach_programs(&g->links);
 	ring_buffer__free(g->rb);
 	ipi_guest_bpf__destroy(g->skel);
 	agg_free(&g->agg);
@@ -324,7 +214,10 @@ static int setup(struct guest *g)
 			strerror(errno));
 		return -1;
 	}
-	if (select_hooks(g) && !g->o->list_hooks)
+	memcpy(g->roles, guest_roles_template,
+	       sizeof(guest_roles_template[0]) * guest_nr_roles);
+	if (select_kernel_hooks(g->roles, guest_nr_roles, g->o->list_hooks) &&
+	    !g->o->list_hooks)
 		return -1;
 	if (g->o->list_hooks)
 		return 0;
@@ -332,7 +225,10 @@ static int setup(struct guest *g)
 		fprintf(stderr, "ipitrace: out of memory\n");
 		return -1;
 	}
-	if (open_and_load(g) || attach_in_order(g))
+	/* handlers first: a send whose handler is not traced yet would sit
+	 * pending and pair with a later IPI */
+	if (open_and_load(g) ||
+	    attach_programs(g->skel->obj, "_entry", &g->links))
 		return -1;
 	g->rb = ring_buffer__new(bpf_map__fd(g->skel->maps.events),
 				 handle_event, g, NULL);
@@ -377,7 +273,7 @@ int guest_run(const struct ipt_opts *o)
 	if (setup(&g))
 		goto out;
 	if (o->list_hooks) {
-		list_hooks(stdout, g.roles, guest_nr_roles);
+		print_hook_table(stdout, g.roles, guest_nr_roles);
 		err = 0;
 		goto out;
 	}

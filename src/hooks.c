@@ -16,11 +16,12 @@ static const char *type_names[] = {
 	[HOOK_RAW_TP] = "raw_tp",
 	[HOOK_FENTRY] = "fentry",
 	[HOOK_KPROBE] = "kprobe",
+	[HOOK_TRACEPOINT] = "tracepoint",
 };
 
 const char *hook_type_name(enum hook_type t)
 {
-	return t <= HOOK_KPROBE ? type_names[t] : "?";
+	return t <= HOOK_TRACEPOINT ? type_names[t] : "?";
 }
 
 static bool cand_usable(const struct hook_cand *c, const struct hook_probe *p)
@@ -32,6 +33,7 @@ static bool cand_usable(const struct hook_cand *c, const struct hook_probe *p)
 		ev = strchr(c->target, '/');
 		return p->has_tp_btf(ev ? ev + 1 : c->target, p->ctx);
 	case HOOK_RAW_TP:
+	case HOOK_TRACEPOINT:
 		return p->has_raw_tp(c->target, p->ctx);
 	case HOOK_FENTRY:
 		return p->has_fentry(c->target, p->ctx);

@@ -11,7 +11,9 @@
 
 struct bpf_object;
 
-enum hook_type { HOOK_NONE, HOOK_TP_BTF, HOOK_RAW_TP, HOOK_FENTRY, HOOK_KPROBE };
+/* HOOK_TRACEPOINT: a classic tracepoint, for fields only its format has */
+enum hook_type { HOOK_NONE, HOOK_TP_BTF, HOOK_RAW_TP, HOOK_FENTRY, HOOK_KPROBE,
+		 HOOK_TRACEPOINT };
 
 #define HOOK_MAX_CANDS	4
 

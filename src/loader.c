@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "loader.h"
+
+int select_kernel_hooks(struct hook_role *roles, int n, bool quiet)
+{
+	struct hook_probe probe;
+	const char *missing = NULL;
+	int err;
+
+	hooks_kernel_probe(&probe);
+	err = hooks_select(roles, n, &probe, &missing);
+	hooks_kernel_probe_free(&probe);
+	if (err && !quiet)
+		fprintf(stderr, "ipitrace: no usable hook for required role '%s' on this kernel (see --list-hooks)\n",
+			missing);
+	return err;
+}
+
+void print_hook_table(FILE *f, const struct hook_role *roles, int n)
+{
+	char buf[128];
+	int i, j;
+
+	fprintf(f, "%-22s %-48s %s\n", "ROLE", "HOOK", "CANDIDATES (best first)");
+	for (i = 0; i < n; i++) {
+		const char *d = hook_desc(&roles[i], buf, sizeof(buf));
+
+		fprintf(f, "%-22s %-48s", roles[i].name,
+			d ? d : roles[i].required ? "UNAVAILABLE (required)" :
+			"unavailable on this kernel");
+		for (j = 0; j < HOOK_MAX_CANDS && roles[i].cands[j].type; j++)
+			fprintf(f, "%s%s", j ? ", " : " ",
+				hook_type_name(roles[i].cands[j].type));
+		fputc('\n', f);
+	}
+}
+
+int attach_programs(struct bpf_object *obj, const char *first,
+		    struct links *links)
+{
+	struct bpf_program *p;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		bpf_object__for_each_program(p, obj) {
+			bool early = strstr(bpf_program__name(p), first) != NULL;
+			struct bpf_link *l;
+
+			if (!bpf_program__autoload(p) || early != !pass)
+				continue;
+			if (links->n >= LOADER_MAX_LINKS) {
+				fprintf(stderr, "ipitrace: too many programs\n");
+				return -E2BIG;
+			}
+			l = bpf_program__attach(p);
+			if (!l) {
+				fprintf(stderr, "ipitrace: cannot attach %s: %s\n",
+					bpf_program__name(p), strerror(errno));
+				return -errno;
+			}
+			links->l[links->n++] = l;
+		}
+	}
+	return 0;
+}
+
+void detach_programs(struct links *links)
+{
+	while (links->n > 0)
+		bpf_link__destroy(links->l[--links->n]);
+}
+
+void read_percpu_counters(int map_fd, int n, __u64 *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	__u64 *vals = calloc(ncpu, sizeof(__u64));
+	__u32 k;
+
+	memset(out, 0, sizeof(__u64) * n);
+	if (!vals)
+		return;
+	for (k = 0; k < (__u32)n; k++) {
+		if (bpf_map_lookup_elem(map_fd, &k, vals))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+}
+
+__u64 prog_recursion_misses(struct bpf_object *obj)
+{
+	struct bpf_program *p;
+	__u64 total = 0;
+
+	bpf_object__for_each_program(p, obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_program__fd(p) < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			total += info.recursion_misses;
+	}
+	return total;
+}
+
+double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}

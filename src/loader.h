@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the guest and host front ends share: hook selection, attaching,
+ * reading in-kernel counters, and the trace loop's clock. */
+#ifndef __IPT_LOADER_H
+#define __IPT_LOADER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <linux/types.h>
+#include "hooks.h"
+
+struct bpf_object;
+struct bpf_link;
+
+#define LOADER_MAX_LINKS 64
+
+struct links {
+	struct bpf_link *l[LOADER_MAX_LINKS];
+	int n;
+};
+
+/* Probe the running kernel and choose hooks; prints the error unless
+ * @quiet. Returns 0 or -ENOENT (a required role has no hook). */
+int select_kernel_hooks(struct hook_role *roles, int n, bool quiet);
+void print_hook_table(FILE *f, const struct hook_role *roles, int n);
+/* Attach the loaded programs whose name contains @first before the others
+ * (e.g. handlers before senders). */
+int attach_programs(struct bpf_object *obj, const char *first,
+		    struct links *links);
+void detach_programs(struct links *links);
+/* Sum a per-CPU array of u64 counters into out[0..n). */
+void read_percpu_counters(int map_fd, int n, __u64 *out);
+/* Runs the kernel skipped for our programs (bpf_prog_info.recursion_misses). */
+__u64 prog_recursion_misses(struct bpf_object *obj);
+double mono_now(void);
+
+#endif
