@@ -37,7 +37,7 @@ DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 DEPS_PKGS += $(EXTRA_DEPS_PKGS)
 DEPS_PKGS += qemu-system-x86 busybox-static xz-utils zstd cpio
 
-.PHONY: all deps run check unit integration clean vmlinux tools
+.PHONY: all deps run check unit integration clean vmlinux tools static
 all: $(SKELS) $(OUTPUT) tools
 
 # skeletons and BPF objects are wanted outputs, not intermediates
@@ -81,13 +81,23 @@ $(BUILD)/%: tests/workload/%.c $(BUILD)/libipitrace.a $(HDRS) | $(BUILD)
 
 unit: $(UNIT_BINS)
 
+# Statically linked binaries for the QEMU guests' busybox initramfs.
+STATIC_LIBS := $(shell pkg-config --static --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lm -lpthread
+static: $(BUILD)/ipitrace-static $(BUILD)/ipiload-static
+
+$(BUILD)/ipitrace-static: $(BUILD)/main.o $(BUILD)/libipitrace.a
+	$(CC) -static $(CFLAGS) $^ $(STATIC_LIBS) -o $@
+
+$(BUILD)/ipiload-static: tests/workload/ipiload.c $(BUILD)/libipitrace.a
+	$(CC) -static $(CFLAGS) $^ $(STATIC_LIBS) -o $@
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	@$(BUILD)/ipiload --duration 10 >/dev/null & \
 	./$(OUTPUT) --guest -d 10; rc=$$?; wait; exit $$rc
 
 check: deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit static
 	@tests/run-tests.sh
 
 vmlinux:

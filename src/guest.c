@@ -240,24 +240,27 @@ static int setup(struct guest *g)
 	return 0;
 }
 
+/* With -j the banner goes to stderr: scripts wait for it to know the
+ * hooks are attached, and stdout stays pure JSON. */
 static void print_header(struct guest *g)
 {
+	FILE *f = g->o->json ? stderr : stdout;
 	char buf[128];
 	int i;
 
-	if (g->o->json)
-		return;
-	printf("Tracing IPIs");
+	fprintf(f, "Tracing IPIs");
 	if (g->o->duration)
-		printf(" for %g s", g->o->duration);
-	printf("... Hit Ctrl-C to end.\n");
-	if (!g->o->verbose)
-		return;
-	for (i = 0; i < guest_nr_roles; i++) {
-		const char *d = hook_desc(&g->roles[i], buf, sizeof(buf));
+		fprintf(f, " for %g s", g->o->duration);
+	fprintf(f, "... Hit Ctrl-C to end.\n");
+	if (g->o->verbose) {
+		for (i = 0; i < guest_nr_roles; i++) {
+			const char *d = hook_desc(&g->roles[i], buf, sizeof(buf));
 
-		printf("  %-22s %s\n", g->roles[i].name, d ? d : "unavailable");
+			fprintf(f, "  %-22s %s\n", g->roles[i].name,
+				d ? d : "unavailable");
+		}
 	}
+	fflush(f);
 }
 
 int guest_run(const struct ipt_opts *o)
