@@ -28,7 +28,9 @@ ipt_pend_send(struct ipi_pending *p, __u64 now, __u32 src, __u64 callsite,
 	int ret = PEND_NEW;
 
 	if (old) {
-		if (now - old < stale_ns) {
+		/* now < old: another CPU read the clock later but won the
+		 * compare-and-swap first; that send is not stale either */
+		if (now < old || now - old < stale_ns) {
 			__sync_fetch_and_add(&p->coalesced, 1);
 			return PEND_COALESCED;
 		}

@@ -79,7 +79,8 @@ int parse_seconds(const char *s, double min, double max, double *out)
 	char *end;
 	double v;
 
-	if (!s || !*s)
+	/* plain decimal only: no blanks, hex floats, inf or nan */
+	if (!s || !*s || strspn(s, "0123456789.eE+-") != strlen(s))
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
@@ -104,6 +105,7 @@ int parse_long(const char *s, long min, long max, long *out)
 	return 0;
 }
 
+#define SHORT_OPTS ":d:i:c:jCp:vh"
 #define BAD(...) do { snprintf(err, len, __VA_ARGS__); return -1; } while (0)
 
 int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
@@ -114,9 +116,9 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 	o->stale_ms = 1000;
 	o->pid = -1;
 	o->vcpu = -1;
-	optind = 1;
+	optind = 0;	/* glibc: full reset, incl. a half-read "-xj" group */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:i:c:jCp:vh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, SHORT_OPTS, long_opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_GUEST:
 		case OPT_HOST:
@@ -192,6 +194,11 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 		case ':':
 			BAD("option '%s' needs a value", argv[optind - 1]);
 		default:
+			/* inside a group ("-xj") optind has not moved on:
+			 * name the character, not the previous argument */
+			if (optopt > 0 && optopt < 128 &&
+			    !strchr(SHORT_OPTS, optopt))
+				BAD("unknown option '-%c'", optopt);
 			BAD("unknown option '%s'", argv[optind - 1]);
 		}
 	}

@@ -92,7 +92,10 @@ void jw_i64(struct jw *w, const char *k, int64_t v)
 void jw_dbl(struct jw *w, const char *k, double v)
 {
 	key(w, k);
-	fprintf(w->f, "%.6f", v);
+	if (v != v || v > 1e300 || v < -1e300)
+		fputs("null", w->f);	/* JSON has no NaN or infinity */
+	else
+		fprintf(w->f, "%.6f", v);
 }
 
 void jw_bool(struct jw *w, const char *k, bool v)

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Host side: the per-IPI stage state machine. Fed with struct host_event
+ * records in timestamp order, it follows each IPI a guest vCPU sends to
+ * each of its targets (ICR write -> accepted -> kicked -> woken -> on CPU ->
+ * halt end -> VM entry) and hands a struct kick_result to a callback when
+ * the IPI completes for that target. Independently it keeps halt
+ * (kvm_vcpu_wakeup / kvm_halt_poll_ns) and VM exit-reason accounting.
+ *
+ * Identity: thread -> (VM pid, vCPU id) from kick_set_thread() and from
+ * events that carry a vcpu_id; APIC id == vCPU id within one VM.
+ */
+#ifndef __IPT_KICK_H
+#define __IPT_KICK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "ipitrace_host.h"
+#include "hist.h"
+
+enum kick_stage {
+	KS_ICR,		/* kvm_apic_ipi / PV send-IPI hypercall in the sender */
+	KS_ACCEPT,	/* kvm_apic_accept_irq for the target, sender's context */
+	KS_KICK,	/* kvm_vcpu_kick, or sched_waking / ipi_send_cpu from the sender */
+	KS_WAKEUP,	/* sched_wakeup of the target thread */
+	KS_ON_CPU,	/* sched_switch to the target thread */
+	KS_HALT_END,	/* kvm_vcpu_wakeup in the target thread */
+	KS_VM_ENTRY,	/* kvm_entry of the target */
+	KS_MAX,
+};
+#define KS_TOTAL	KS_MAX	/* index of "total" in arrays of KS_MAX + 1 */
+
+/* The target's state when the IPI arrived. */
+enum kick_tstate {
+	TS_BLOCKED,	/* halted, thread asleep (waited=1, or woken) */
+	TS_POLLING,	/* halted, halt-polling caught it (waited=0) */
+	TS_RUNNING,	/* not halted */
+	TS_MAX,
+};
+
+struct kick_result {
+	__u64 ipi_id;		/* sequence number of the IPI (shared by its targets) */
+	__u32 vm_pid;
+	int src_vcpu, dst_vcpu;	/* -1 when unknown */
+	__u32 src_tid, dst_tid;	/* 0 when unknown */
+	int src_cpu, dst_cpu;	/* host CPUs: sender's at ICR, target's at halt
+				 * end / VM entry / switch-in, else last known;
+				 * -1 unknown */
+	int state;		/* enum kick_tstate */
+	__u64 t[KS_MAX];	/* 0 = not seen */
+	__u64 exit_ts;		/* sender's VM exit before the ICR write, 0 unknown */
+	__u64 halt_ns;		/* kvm_vcpu_wakeup ns of the halt it ended, 0 if none */
+	int vector;
+	bool ipi_first;		/* first result of this IPI passed to the callback */
+	bool timed_out;		/* completed by kick_flush() */
+	bool superseded;	/* completed by the next IPI to the same target */
+};
+
+typedef void (*kick_cb)(const struct kick_result *r, void *ctx);
+
+/* Halt accounting. A blocked halt (waited=1) polled first and then slept;
+ * the event has only the total, so its whole ns counts as wait_ns. */
+struct kick_halt {
+	__u64 halts;
+	__u64 polled;		/* waited=0 && valid: halt-polling caught the wakeup */
+	__u64 blocked;		/* waited=1 */
+	__u64 invalid;		/* valid=0 */
+	__u64 halt_ns;		/* sum of all halt durations */
+	__u64 poll_ns;		/* sum over halts with waited=0 */
+	__u64 wait_ns;		/* sum over halts with waited=1 (poll phase included) */
+	__u64 grow, shrink;	/* kvm_halt_poll_ns */
+	__u64 poll_window_ns;	/* last kvm_halt_poll_ns "new" value */
+};
+
+struct kick_vcpu_info {
+	__u32 pid;
+	int vcpu;
+	__u32 tid;		/* 0 when the thread is not known */
+	bool known;		/* bound to a thread or seen in an event */
+	struct kick_halt halt;
+};
+
+/* VM exit reasons (kvm_exit). timed/total_ns count exits whose next
+ * kvm_entry of the same thread was seen. */
+struct kick_exit {
+	__u32 isa;		/* 1 VMX, 2 SVM */
+	__u32 reason;
+	__u64 count;
+	__u64 timed;
+	__u64 total_ns;
+};
+
+struct kick_stats {
+	__u64 events[HE_TYPE_MAX];	/* every event, by type, before filters */
+	__u64 ipis;		/* IPIs started (kvm_apic_ipi + PV send) */
+	__u64 no_target;	/* IPIs whose targets were never resolved */
+	__u64 results;		/* results passed to the callback */
+	__u64 filtered;		/* results dropped by the filters */
+	__u64 superseded;	/* completed by the next IPI to the same target */
+	__u64 timed_out;	/* completed by kick_flush() */
+	__u64 stale;		/* events older than the stage they would set */
+	__u64 unattributed_halts;	/* halt ends in a thread of unknown vCPU */
+	__u64 learned;		/* thread identities learned from events */
+};
+
+#define KICK_DEFAULT_TIMEOUT_NS	10000000ULL	/* 10 ms */
+
+struct kick;
+
+struct kick *kick_new(kick_cb cb, void *ctx);
+void kick_free(struct kick *k);
+void kick_set_timeout(struct kick *k, __u64 ns);
+/* pid 0: any VM; vcpu -1: any vCPU (an IPI matches when its sender or its
+ * target is that vCPU). Applied to results, halt and exit accounting. */
+void kick_set_filter(struct kick *k, __u32 pid, int vcpu);
+/* Bind a vCPU thread (from /proc/<pid>/task/<tid>/comm "CPU N/KVM").
+ * Returns 0 or -ENOMEM. */
+int kick_set_thread(struct kick *k, __u32 tid, __u32 vm_pid, int vcpu_id);
+void kick_event(struct kick *k, const struct host_event *e);
+/* Complete every IPI started at or before now - timeout. */
+void kick_flush(struct kick *k, __u64 now);
+/* Complete everything still pending (end of the run). */
+void kick_flush_all(struct kick *k);
+/* Zero halt, exit and kick_stats counters (interval mode); identities and
+ * pending IPIs are kept. */
+void kick_reset_stats(struct kick *k);
+
+bool kick_filter_match(const struct kick *k, __u32 pid, int vcpu);
+const struct kick_stats *kick_get_stats(const struct kick *k);
+const struct kick_halt *kick_halt_total(const struct kick *k);
+const struct hist *kick_halt_hist(const struct kick *k);	/* halt ns */
+size_t kick_nr_vcpus(const struct kick *k);
+const struct kick_vcpu_info *kick_vcpu_at(const struct kick *k, size_t i);
+size_t kick_nr_exits(const struct kick *k);
+const struct kick_exit *kick_exit_at(const struct kick *k, size_t i);
+/* true once any kvm_entry was seen (exit times are measurable) */
+bool kick_entries_seen(const struct kick *k);
+/* events of the types that can feed @stage (0..KS_MAX-1), before filters */
+__u64 kick_stage_events(const struct kick *k, int stage);
+
+/* "icr_write", "accept", ..., "vm_entry", "total" (KS_TOTAL) */
+const char *kick_stage_name(int stage);
+/* "blocked", "polling", "running" */
+const char *kick_state_name(int state);
+/* "HLT", "MSR_WRITE", ... or "0x%x" into buf */
+const char *kick_exit_name(__u32 isa, __u32 reason, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests for option parsing (src/cli.c). */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "cli.h"
+
+static struct ipt_opts O;
+static char E[256];
+
+/* getopt permutes argv: parse a writable copy */
+static int parse_v(const char *const *args)
+{
+	char *argv[32];
+	int argc = 0;
+
+	argv[argc++] = "ipitrace";
+	while (*args) {
+		assert_true(argc < 31);
+		argv[argc++] = (char *)*args++;
+	}
+	argv[argc] = NULL;
+	E[0] = '\0';
+	return cli_parse(argc, argv, &O, E, sizeof(E));
+}
+
+#define PARSE(...) parse_v((const char *const[]){ __VA_ARGS__, NULL })
+
+#define REJECT(substr, ...) do {					\
+	assert_int_equal(PARSE(__VA_ARGS__), -1);			\
+	if (!strstr(E, substr))						\
+		fail_msg("message '%s' lacks '%s'", E, substr);		\
+} while (0)
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--guest"), 0);
+	assert_int_equal(O.mode, MODE_GUEST);
+	assert_true(O.duration == 0);
+	assert_true(O.interval == 0);
+	assert_int_equal(O.count, 0);
+	assert_false(O.json);
+	assert_false(O.cpu_pairs);
+	assert_int_equal(O.callers, 0);
+	assert_int_equal(O.stale_ms, 1000);
+	assert_int_equal(O.pid, -1);
+	assert_int_equal(O.vcpu, -1);
+	assert_null(O.btf);
+	assert_null(O.numa_map);
+	assert_null(O.sysfs_root);
+}
+
+static void test_valid_combos(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--guest", "-d", "5", "-j"), 0);
+	assert_int_equal(O.mode, MODE_GUEST);
+	assert_true(O.duration == 5.0);
+	assert_true(O.json);
+
+	assert_int_equal(PARSE("--guest", "-i", "1", "-c", "3"), 0);
+	assert_true(O.interval == 1.0);
+	assert_int_equal(O.count, 3);
+	assert_false(O.json);	/* reset between calls */
+	assert_true(O.duration == 0);
+
+	assert_int_equal(PARSE("--guest", "--callers"), 0);
+	assert_int_equal(O.callers, 10);
+	assert_int_equal(PARSE("--guest", "--callers=5"), 0);
+	assert_int_equal(O.callers, 5);
+
+	assert_int_equal(PARSE("--guest", "--numa-map", "0-1:0/2-3:1"), 0);
+	assert_string_equal(O.numa_map, "0-1:0/2-3:1");
+	assert_int_equal(PARSE("--guest", "--numa-map=X"), 0);
+	assert_string_equal(O.numa_map, "X");
+
+	assert_int_equal(PARSE("--host", "--vcpu-kick", "-p", "123"), 0);
+	assert_int_equal(O.mode, MODE_HOST);
+	assert_true(O.vcpu_kick);
+	assert_int_equal(O.pid, 123);
+
+	assert_int_equal(PARSE("--host", "--halt", "--vcpu", "0"), 0);
+	assert_true(O.halt);
+	assert_int_equal(O.vcpu, 0);
+
+	/* long forms, grouped short options, options after the mode */
+	assert_int_equal(PARSE("-jC", "--duration=2.5", "--interval", "0.5",
+			       "--count=4", "--guest", "-v", "--no-csd",
+			       "--stale-ms", "20", "--list-hooks",
+			       "--sysfs-root", "/tmp"), 0);
+	assert_true(O.json && O.cpu_pairs && O.verbose && O.no_csd &&
+		    O.list_hooks);
+	assert_true(O.duration == 2.5);
+	assert_true(O.interval == 0.5);
+	assert_int_equal(O.count, 4);
+	assert_int_equal(O.stale_ms, 20);
+	assert_string_equal(O.sysfs_root, "/tmp");
+
+	assert_int_equal(PARSE("--guest", "-d5"), 0);
+	assert_true(O.duration == 5.0);
+	assert_int_equal(PARSE("--guest", "--btf", "/dev/null"), 0);
+	assert_string_equal(O.btf, "/dev/null");
+}
+
+static void test_help(void **state)
+{
+	FILE *saved = stdout;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(m);
+	stdout = m;
+	assert_int_equal(PARSE("-h"), CLI_HELP);
+	assert_int_equal(PARSE("--guest", "--help"), CLI_HELP);
+	stdout = saved;
+	fclose(m);
+	assert_non_null(strstr(buf, "Usage: ipitrace"));
+	assert_non_null(strstr(buf, "--numa-map"));
+	free(buf);
+}
+
+static void test_rejects(void **state)
+{
+	(void)state;
+	REJECT("unknown option", "--guest", "--bogus");
+	REJECT("--bogus", "--guest", "--bogus");
+	REJECT("unknown option", "--guest", "-x");
+	REJECT("-x", "--guest", "-x");
+	REJECT("needs a value", "--guest", "-d");
+	REJECT("-d", "--guest", "-d");
+	REJECT("needs a value", "--guest", "--duration");
+	REJECT("--duration", "--guest", "--duration");
+	REJECT("needs a value", "--guest", "--numa-map");
+	REJECT("needs a value", "--guest", "--btf");
+	/* a no-argument long option given a value */
+	REJECT("unknown option '--json=1'", "--guest", "--json=1");
+	REJECT("unknown option '--guest=1'", "--guest=1");
+
+	REJECT("invalid duration 'abc'", "--guest", "-d", "abc");
+	REJECT("invalid duration '-1'", "--guest", "-d", "-1");
+	REJECT("invalid duration '0'", "--guest", "-d", "0");
+	REJECT("invalid duration '1e999'", "--guest", "-d", "1e999");
+	REJECT("invalid duration '5s'", "--guest", "-d", "5s");
+	REJECT("invalid duration ''", "--guest", "-d", "");
+	REJECT("invalid duration 'nan'", "--guest", "-d", "nan");
+	REJECT("invalid duration 'inf'", "--guest", "-d", "inf");
+	REJECT("invalid interval", "--guest", "-i", "0.001");
+	REJECT("invalid count", "--guest", "-i", "1", "-c", "0");
+	REJECT("invalid count", "--guest", "-i", "1", "-c", "1.5");
+	REJECT("invalid --callers", "--guest", "--callers=0");
+	REJECT("invalid --callers", "--guest", "--callers=abc");
+	REJECT("invalid --stale-ms", "--guest", "--stale-ms", "0");
+	REJECT("invalid pid", "--host", "-p", "0");
+	REJECT("invalid vCPU", "--host", "--vcpu", "-1");
+
+	REJECT("--count needs --interval", "--guest", "-c", "3");
+	REJECT("choose a mode", "-d", "5");
+	REJECT("choose a mode", "-j");
+	REJECT("exclusive", "--guest", "--host");
+	REJECT("host-mode", "--guest", "--vcpu-kick");
+	REJECT("host-mode", "--guest", "--halt");
+	REJECT("host-mode", "--guest", "-p", "5");
+	REJECT("host-mode", "--guest", "--vcpu", "1");
+	REJECT("unexpected argument 'extra'", "--guest", "extra");
+	REJECT("unexpected argument 'extra'", "extra", "--guest", "-j");
+	/* --callers takes its value only with '=' */
+	REJECT("unexpected argument '5'", "--guest", "--callers", "5");
+	REJECT("cannot read BTF file '/nonexistent'", "--guest", "--btf",
+	       "/nonexistent");
+	/* after "--", everything is positional */
+	REJECT("unexpected argument '-j'", "--guest", "--", "-j");
+}
+
+/*
+ * A parse that stopped inside a group of short options ("-xj": x is
+ * unknown, j not yet read) must not leak into the next parse: cli_parse
+ * resets getopt completely.
+ */
+static void test_getopt_state_reset(void **state)
+{
+	(void)state;
+	/* the message names the bad character, not the previous argument */
+	REJECT("unknown option '-x'", "--guest", "-xj");
+	assert_int_equal(PARSE("--guest"), 0);
+	assert_false(O.json);
+	REJECT("unknown option", "--guest", "-jx");
+	/* the stale group would make "-d" read "x..." or similar */
+	assert_int_equal(PARSE("--guest", "-d", "3"), 0);
+	assert_true(O.duration == 3.0);
+	REJECT("invalid duration", "--guest", "-dfoo");
+	assert_int_equal(PARSE("--guest", "-i", "2"), 0);
+	assert_true(O.interval == 2.0);
+}
+
+static void test_parse_seconds(void **state)
+{
+	double v = -1;
+
+	(void)state;
+	assert_int_equal(parse_seconds("5", 0.001, 10, &v), 0);
+	assert_true(v == 5.0);
+	assert_int_equal(parse_seconds("0.25", 0.001, 10, &v), 0);
+	assert_true(v == 0.25);
+	assert_int_equal(parse_seconds("1e1", 0.001, 10, &v), 0);
+	assert_true(v == 10.0);
+	/* bounds are inclusive */
+	assert_int_equal(parse_seconds("0.001", 0.001, 10, &v), 0);
+	assert_int_equal(parse_seconds("10", 0.001, 10, &v), 0);
+	v = 42;
+	assert_int_equal(parse_seconds("10.0001", 0.001, 10, &v), -EINVAL);
+	assert_int_equal(parse_seconds("0.0009", 0.001, 10, &v), -EINVAL);
+	assert_int_equal(parse_seconds(NULL, 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_seconds("", 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_seconds("abc", 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_seconds("5s", 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_seconds("5 ", 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_seconds("1e999", 0, 1e308, &v), -EINVAL);
+	assert_int_equal(parse_seconds("-1e999", -1e308, 1e308, &v), -EINVAL);
+	assert_int_equal(parse_seconds("inf", 0, INFINITY, &v), -EINVAL);
+	assert_int_equal(parse_seconds("nan", -1e308, 1e308, &v), -EINVAL);
+	assert_int_equal(parse_seconds("-1", 0, 10, &v), -EINVAL);
+	/* the output is untouched on error */
+	assert_true(v == 42);
+	/* denormal underflow sets ERANGE: rejected */
+	assert_int_equal(parse_seconds("1e-320", 0, 10, &v), -EINVAL);
+}
+
+static void test_parse_long(void **state)
+{
+	long v = -7;
+
+	(void)state;
+	assert_int_equal(parse_long("0", 0, 10, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(parse_long("10", 0, 10, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(parse_long("-5", -10, 10, &v), 0);
+	assert_int_equal(v, -5);
+	v = 99;
+	assert_int_equal(parse_long("11", 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_long("-1", 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_long(NULL, 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_long("", 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_long("1.5", 0, 10, &v), -EINVAL);
+	assert_int_equal(parse_long("0x10", 0, 100, &v), -EINVAL);
+	assert_int_equal(parse_long("12abc", 0, 100, &v), -EINVAL);
+	assert_int_equal(parse_long("abc", 0, 100, &v), -EINVAL);
+	assert_int_equal(parse_long("5 ", 0, 100, &v), -EINVAL);
+	assert_int_equal(parse_long("99999999999999999999999", 0, LONG_MAX, &v),
+			 -EINVAL);
+	assert_int_equal(parse_long("-99999999999999999999999", LONG_MIN, 0, &v),
+			 -EINVAL);
+	assert_int_equal(v, 99);
+	assert_int_equal(parse_long("9223372036854775807", 0, LONG_MAX, &v), 0);
+	assert_int_equal(v, LONG_MAX);
+	/* decimal even with a leading zero (no octal) */
+	assert_int_equal(parse_long("010", 0, 100, &v), 0);
+	assert_int_equal(v, 10);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_valid_combos),
+		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_getopt_state_reset),
+		cmocka_unit_test(test_parse_seconds),
+		cmocka_unit_test(test_parse_long),
+	};
+
+	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}

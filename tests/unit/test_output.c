@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests for the report writers (src/output.c, src/json.c). */
+#include <ctype.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "agg.h"
+#include "json.h"
+#include "output.h"
+#include "topology.h"
+
+/* ---- a strict little JSON validator (RFC 8259 grammar) ---- */
+
+static const char *js_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+static const char *js_value(const char *p, int depth);
+
+static const char *js_string(const char *p)
+{
+	if (*p++ != '"')
+		return NULL;
+	while (*p != '"') {
+		unsigned char c = *p;
+
+		if (!c || c < 0x20)
+			return NULL;
+		if (c == '\\') {
+			p++;
+			if (*p == 'u') {
+				int i;
+
+				for (i = 1; i <= 4; i++)
+					if (!isxdigit((unsigned char)p[i]))
+						return NULL;
+				p += 5;
+				continue;
+			}
+			if (!strchr("\"\\/bfnrt", *p) || !*p)
+				return NULL;
+		}
+		p++;
+	}
+	return p + 1;
+}
+
+static const char *js_number(const char *p)
+{
+	const char *s;
+
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (isdigit((unsigned char)*p))
+			p++;
+	else
+		return NULL;
+	if (*p == '.') {
+		s = ++p;
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (p == s)
+			return NULL;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		s = p;
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (p == s)
+			return NULL;
+	}
+	return p;
+}
+
+static const char *js_value(const char *p, int depth)
+{
+	char close;
+
+	if (depth > 64)
+		return NULL;
+	p = js_ws(p);
+	switch (*p) {
+	case '{':
+	case '[':
+		close = *p == '{' ? '}' : ']';
+		p = js_ws(p + 1);
+		if (*p == close)
+			return p + 1;
+		for (;;) {
+			if (close == '}') {
+				p = js_string(js_ws(p));
+				if (!p)
+					return NULL;
+				p = js_ws(p);
+				if (*p++ != ':')
+					return NULL;
+			}
+			p = js_value(p, depth + 1);
+			if (!p)
+				return NULL;
+			p = js_ws(p);
+			if (*p == close)
+				return p + 1;
+			if (*p++ != ',')
+				return NULL;
+		}
+	case '"':
+		return js_string(p);
+	case 't':
+		return strncmp(p, "true", 4) ? NULL : p + 4;
+	case 'f':
+		return strncmp(p, "false", 5) ? NULL : p + 5;
+	case 'n':
+		return strncmp(p, "null", 4) ? NULL : p + 4;
+	default:
+		return js_number(p);
+	}
+}
+
+static int json_valid(const char *s)
+{
+	const char *end = js_value(s, 0);
+
+	return end && !*js_ws(end);
+}
+
+/* brackets balance outside strings and never go negative */
+static int balanced(const char *s)
+{
+	int brace = 0, bracket = 0, in_str = 0;
+
+	for (; *s; s++) {
+		if (in_str) {
+			if (*s == '\\' && s[1])
+				s++;
+			else if (*s == '"')
+				in_str = 0;
+			continue;
+		}
+		switch (*s) {
+		case '"': in_str = 1; break;
+		case '{': brace++; break;
+		case '}': brace--; break;
+		case '[': bracket++; break;
+		case ']': bracket--; break;
+		}
+		if (brace < 0 || bracket < 0)
+			return 0;
+	}
+	return !brace && !bracket && !in_str;
+}
+
+static void test_validator_self_check(void **state)
+{
+	(void)state;
+	assert_true(json_valid("{\"a\":[1,2.5,-3e4,true,false,null,\"x\\u0001\"],\"b\":{}}\n"));
+	assert_false(json_valid("{\"a\":1,}"));
+	assert_false(json_valid("{\"a\" 1}"));
+	assert_false(json_valid("[1,2"));
+	assert_false(json_valid("{\"a\":nan}"));
+	assert_false(json_valid("\"a\nb\""));
+	assert_false(json_valid("{}{}"));
+	assert_true(balanced("{\"}\":[\"[\"]}"));
+	assert_false(balanced("{]"));
+}
+
+/* ---- capture helpers ---- */
+
+struct cap {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+static void cap_open(struct cap *c)
+{
+	c->buf = NULL;
+	c->len = 0;
+	c->f = open_memstream(&c->buf, &c->len);
+	assert_non_null(c->f);
+}
+
+static char *cap_close(struct cap *c)
+{
+	fclose(c->f);
+	return c->buf;
+}
+
+#define HAS(s, needle) do {						\
+	if (!strstr((s), (needle)))					\
+		fail_msg("missing '%s' in:\n%s", (needle), (s));	\
+} while (0)
+
+/* ---- json writer ---- */
+
+static void test_jw_escaping(void **state)
+{
+	struct cap c;
+	struct jw w;
+	char *s;
+
+	(void)state;
+	cap_open(&c);
+	jw_init(&w, c.f);
+	jw_obj(&w, NULL);
+	jw_str(&w, "q", "say \"hi\"");
+	jw_str(&w, "bs", "a\\b");
+	jw_str(&w, "ctl", "l1\nl2\tx\r\x01\x1f");
+	jw_str(&w, "k\"ey", "v");
+	jw_str(&w, "utf8", "caf\xc3\xa9 \x7f");
+	jw_str(&w, "null", NULL);
+	jw_str(&w, "empty", "");
+	jw_obj_end(&w);
+	jw_done(&w);
+	s = cap_close(&c);
+	HAS(s, "\"q\":\"say \\\"hi\\\"\"");
+	HAS(s, "\"bs\":\"a\\\\b\"");
+	HAS(s, "\"ctl\":\"l1\\u000al2\\u0009x\\u000d\\u0001\\u001f\"");
+	HAS(s, "\"k\\\"ey\":\"v\"");
+	HAS(s, "\"utf8\":\"caf\xc3\xa9 \x7f\"");
+	HAS(s, "\"null\":null");
+	HAS(s, "\"empty\":\"\"");
+	/* no raw control character survives */
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			assert_true(*p == '\n' && p[1] == '\0');
+	assert_true(json_valid(s));
+	free(s);
+}
+
+static void test_jw_structure(void **state)
+{
+	struct cap c;
+	struct jw w;
+	char *s;
+
+	(void)state;
+	cap_open(&c);
+	jw_init(&w, c.f);
+	jw_obj(&w, NULL);
+	jw_u64(&w, "u", UINT64_MAX);
+	jw_i64(&w, "i", INT64_MIN);
+	jw_dbl(&w, "d", 1.5);
+	jw_bool(&w, "t", true);
+	jw_bool(&w, "f", false);
+	jw_null(&w, "n");
+	jw_arr(&w, "a");
+	jw_u64(&w, NULL, 1);
+	jw_obj(&w, NULL);
+	jw_obj_end(&w);
+	jw_arr(&w, NULL);
+	jw_arr_end(&w);
+	jw_u64(&w, NULL, 2);
+	jw_arr_end(&w);
+	jw_obj(&w, "o");
+	jw_arr(&w, "e");
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	jw_done(&w);
+	/* a second document on the same writer (interval reports) */
+	jw_obj(&w, NULL);
+	jw_u64(&w, "x", 1);
+	jw_obj_end(&w);
+	jw_done(&w);
+	s = cap_close(&c);
+	assert_string_equal(s,
+		"{\"u\":18446744073709551615,\"i\":-9223372036854775808,"
+		"\"d\":1.500000,\"t\":true,\"f\":false,\"n\":null,"
+		"\"a\":[1,{},[],2],\"o\":{\"e\":[]}}\n"
+		"{\"x\":1}\n");
+	free(s);
+}
+
+/* ---- fmt_ns ---- */
+
+static void test_fmt_ns(void **state)
+{
+	char b[32];
+
+	(void)state;
+	assert_string_equal(fmt_ns(0, b, sizeof(b)), "0ns");
+	assert_string_equal(fmt_ns(1, b, sizeof(b)), "1ns");
+	assert_string_equal(fmt_ns(9999, b, sizeof(b)), "9999ns");
+	assert_string_equal(fmt_ns(10000, b, sizeof(b)), "10.0us");
+	assert_string_equal(fmt_ns(12345, b, sizeof(b)), "12.3us");
+	assert_string_equal(fmt_ns(999999, b, sizeof(b)), "1000.0us");
+	assert_string_equal(fmt_ns(10000000, b, sizeof(b)), "10.0ms");
+	assert_string_equal(fmt_ns(123456789, b, sizeof(b)), "123.5ms");
+	assert_string_equal(fmt_ns(10000000000ULL, b, sizeof(b)), "10.0s");
+	assert_string_equal(fmt_ns(3600000000000ULL, b, sizeof(b)), "3600.0s");
+	assert_non_null(fmt_ns(UINT64_MAX, b, sizeof(b)));
+	assert_ptr_equal(fmt_ns(5, b, sizeof(b)), b);
+	/* truncation stays terminated */
+	assert_string_equal(fmt_ns(123456, b, 4), "123");
+}
+
+/* ---- reports ---- */
+
+struct fix {
+	struct topology topo;
+	struct agg agg;
+	struct hook_role roles[3];
+	struct guest_report r;
+};
+
+static void add(struct agg *a, int type, int kind, __u32 src, __u32 dst,
+		__u64 lat, __u64 callsite)
+{
+	struct ipi_event e = {
+		.lat_ns = lat, .src_cpu = src, .dst_cpu = dst, .type = (__u8)type,
+		.kind = (__u8)kind, .callsite = callsite, .func = 0xabc,
+	};
+
+	agg_add(a, &e);
+}
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	int i;
+
+	assert_non_null(f);
+	assert_int_equal(topology_parse_map(&f->topo, "0-1:0/2-3:1"), 0);
+	assert_int_equal(agg_init(&f->agg, &f->topo, 4), 0);
+	for (i = 0; i < 100; i++)
+		add(&f->agg, REC_IPI, IPI_CALL_SINGLE, 0, 1, 1000 + 10 * i, 0x10);
+	for (i = 0; i < 10; i++)
+		add(&f->agg, REC_IPI, IPI_RESCHED, 0, 2, 50000 + i, 0x20);
+	add(&f->agg, REC_CSD, 0, 1, 3, 7000, 0x30);
+	f->roles[0] = (struct hook_role){ .name = "send_call_single",
+		.required = true, .chosen = 0,
+		.cands = { { HOOK_TP_BTF, "ipi/ipi_send_cpu", "p" } } };
+	f->roles[1] = (struct hook_role){ .name = "csd_queue", .chosen = -1,
+		.cands = { { HOOK_RAW_TP, "csd/csd_queue_cpu", "q" } } };
+	f->roles[2] = (struct hook_role){ .name = "send_call_many",
+		.chosen = 1, .cands = { { HOOK_TP_BTF, "ipi/x", "a" },
+					{ HOOK_FENTRY, "native_send_call_func_ipi", "b" } } };
+	f->r.duration_s = 2.5;
+	f->r.roles = f->roles;
+	f->r.nr_roles = 3;
+	f->r.agg = &f->agg;
+	f->r.stats[ST_SENDS] = 123;
+	f->r.stats[ST_HANDLED] = 111;
+	f->r.stats[ST_RB_DROP] = 4;
+	f->r.stats[ST_PENDING_OVERWRITE] = 2;
+	f->r.recursion_misses = 1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+
+	agg_free(&f->agg);
+	topology_free(&f->topo);
+	free(f);
+	return 0;
+}
+
+static void test_report_json(void **state)
+{
+	struct fix *f = *state;
+	struct cap c;
+	char *s;
+
+	cap_open(&c);
+	report_json(c.f, &f->r);
+	s = cap_close(&c);
+	assert_true(balanced(s));
+	if (!json_valid(s))
+		fail_msg("invalid JSON:\n%s", s);
+	assert_true(s[0] == '{');
+	assert_true(s[strlen(s) - 1] == '\n');
+	HAS(s, "\"mode\":\"guest\"");
+	HAS(s, "\"duration_s\":2.5");
+	HAS(s, "\"hooks\":{");
+	HAS(s, "\"send_call_single\":\"tp_btf:ipi/ipi_send_cpu\"");
+	HAS(s, "\"csd_queue\":null");
+	HAS(s, "\"send_call_many\":\"fentry:native_send_call_func_ipi\"");
+	HAS(s, "\"lost\":{");
+	HAS(s, "\"ringbuf_drops\":4");
+	HAS(s, "\"pending_overwritten\":2");
+	HAS(s, "\"recursion_misses\":1");
+	HAS(s, "\"counters\":{");
+	HAS(s, "\"sends\":123");
+	HAS(s, "\"paired\":111");
+	HAS(s, "\"classes\":[");
+	HAS(s, "\"kind\":\"call_single\",\"numa\":\"same\",\"count\":100,"
+	       "\"min_ns\":1000,\"avg_ns\":1495,");
+	HAS(s, "\"kind\":\"resched\",\"numa\":\"cross\",\"count\":10,"
+	       "\"min_ns\":50000,\"avg_ns\":50004,");
+	HAS(s, "\"p50_ns\":");
+	HAS(s, "\"p90_ns\":");
+	HAS(s, "\"p99_ns\":");
+	HAS(s, "\"max_ns\":1990");
+	HAS(s, "\"max_ns\":50009");
+	HAS(s, "\"hist\":[{\"lo_ns\":512,\"hi_ns\":1023,\"count\":3}");
+	HAS(s, "{\"lo_ns\":1024,\"hi_ns\":2047,\"count\":97}");
+	HAS(s, "{\"lo_ns\":32768,\"hi_ns\":65535,\"count\":10}");
+	HAS(s, "\"csd_classes\":[{\"kind\":\"csd\",\"numa\":\"cross\",\"count\":1");
+	/* off unless asked */
+	assert_null(strstr(s, "\"cpu_pairs\""));
+	assert_null(strstr(s, "\"callers\""));
+	free(s);
+
+	f->r.cpu_pairs = 1;
+	f->r.callers = 2;
+	cap_open(&c);
+	report_json(c.f, &f->r);
+	s = cap_close(&c);
+	assert_true(balanced(s));
+	if (!json_valid(s))
+		fail_msg("invalid JSON:\n%s", s);
+	HAS(s, "\"cpu_pairs\":[{\"src\":0,\"dst\":1,\"numa\":\"same\",\"count\":100,");
+	HAS(s, "{\"src\":0,\"dst\":2,\"numa\":\"cross\",\"count\":10,");
+	HAS(s, "\"callers\":[{\"kind\":\"call_single\",\"callsite\":\"0x10\","
+	       "\"function\":\"0xabc\",\"count\":100,\"avg_ns\":1495,"
+	       "\"max_ns\":1990}");
+	HAS(s, "{\"kind\":\"resched\",\"callsite\":\"0x20\"");
+	assert_null(strstr(s, "\"kind\":\"csd\",\"callsite\""));	/* top 2 */
+	free(s);
+}
+
+static void test_report_json_empty(void **state)
+{
+	struct fix *f = *state;
+	struct cap c;
+	char *s;
+
+	agg_reset(&f->agg);
+	memset(f->r.stats, 0, sizeof(f->r.stats));
+	f->r.recursion_misses = 0;
+	f->r.cpu_pairs = 1;
+	f->r.callers = 10;
+	cap_open(&c);
+	report_json(c.f, &f->r);
+	s = cap_close(&c);
+	if (!json_valid(s))
+		fail_msg("invalid JSON:\n%s", s);
+	HAS(s, "\"classes\":[]");
+	HAS(s, "\"csd_classes\":[]");
+	HAS(s, "\"cpu_pairs\":[]");
+	HAS(s, "\"callers\":[]");
+	free(s);
+}
+
+static void test_report_text(void **state)
+{
+	struct fix *f = *state;
+	struct cap c;
+	char *s;
+	__u64 lost;
+
+	cap_open(&c);
+	report_text(c.f, &f->r);
+	s = cap_close(&c);
+	HAS(s, "--- 2.5 s ---");
+	HAS(s, "IPI call_single, same node: count 100  min 1000ns  avg 1495ns");
+	HAS(s, "max 1990ns");
+	HAS(s, "IPI resched, cross node: count 10  min 50.0us");
+	HAS(s, "CSD queue -> function, cross node: count 1");
+	HAS(s, "               nsecs : count    distribution\n");
+	HAS(s, "       512 -> 1023       : 3        |*");
+	HAS(s, "      1024 -> 2047       : 97       |****************************************|\n");
+	HAS(s, "     32768 -> 65535      : 10       |****************************************|\n");
+	HAS(s, "Counters: sends=123 paired=111");
+	HAS(s, "Lost: 7 ringbuf_drops=4 pending_overwritten=2");
+	HAS(s, "recursion_misses=1\n");
+	assert_null(strstr(s, "CPU pairs"));
+	assert_null(strstr(s, "Top senders"));
+	free(s);
+	assert_int_equal(report_lost_total(&f->r, &lost), 1);
+	assert_int_equal(lost, 7);
+
+	f->r.cpu_pairs = 1;
+	f->r.callers = 5;
+	cap_open(&c);
+	report_text(c.f, &f->r);
+	s = cap_close(&c);
+	HAS(s, "CPU pairs (count / median)");
+	HAS(s, "100/");
+	HAS(s, "Top senders");
+	HAS(s, "call_single");
+	HAS(s, "0x10");
+	HAS(s, "csd");
+	free(s);
+
+	agg_reset(&f->agg);
+	memset(f->r.stats, 0, sizeof(f->r.stats));
+	f->r.recursion_misses = 0;
+	cap_open(&c);
+	report_text(c.f, &f->r);
+	s = cap_close(&c);
+	HAS(s, "No IPIs paired.");
+	HAS(s, "Lost: 0 ");
+	free(s);
+	assert_int_equal(report_lost_total(&f->r, &lost), 0);
+	assert_int_equal(lost, 0);
+}
+
+static void test_print_log2_hist(void **state)
+{
+	struct hist *h = calloc(1, sizeof(*h));
+	struct cap c;
+	char *s;
+
+	(void)state;
+	assert_non_null(h);
+	/* empty: prints nothing */
+	cap_open(&c);
+	print_log2_hist(c.f, h, "nsecs");
+	s = cap_close(&c);
+	assert_string_equal(s, "");
+	free(s);
+	/* leading empty buckets skipped, inner ones kept */
+	hist_add(h, 100);
+	hist_add(h, 100);
+	hist_add(h, 1000);
+	cap_open(&c);
+	print_log2_hist(c.f, h, "usecs");
+	s = cap_close(&c);
+	assert_string_equal(s,
+		"               usecs : count    distribution\n"
+		"        64 -> 127        : 2        |****************************************|\n"
+		"       128 -> 255        : 0        |                                        |\n"
+		"       256 -> 511        : 0        |                                        |\n"
+		"       512 -> 1023       : 1        |********************                    |\n");
+	free(s);
+	free(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_validator_self_check),
+		cmocka_unit_test(test_jw_escaping),
+		cmocka_unit_test(test_jw_structure),
+		cmocka_unit_test(test_fmt_ns),
+		cmocka_unit_test_setup_teardown(test_report_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_json_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_text, setup, teardown),
+		cmocka_unit_test(test_print_log2_hist),
+	};
+
+	return cmocka_run_group_tests_name("output", tests, NULL, NULL);
+}

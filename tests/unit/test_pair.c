@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests for the send/handler pairing state machine (include/ipi_pair.h)
+ * that the BPF program runs, driven by synthetic event sequences.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include <linux/types.h>
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+#include "ipi_pair.h"
+
+#define NCPU		8
+#define MAX_EV		64
+#define STALE_NS	1000000000ULL	/* the default --stale-ms 1000 */
+
+/* A model of the BPF side: the pending array map and the ring buffer. */
+struct sim {
+	struct ipi_pending pend[NCPU][IPI_KIND_MAX];
+	struct ipi_event ev[MAX_EV];
+	int nev;
+	__u64 stale_ns;
+	int sends, coalesced, overwritten, unpaired;
+};
+
+static struct sim S;
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&S, 0, sizeof(S));
+	S.stale_ns = STALE_NS;
+	return 0;
+}
+
+/* like note_send(): send from @src to @dst */
+static int sim_send_fn(__u32 src, __u32 dst, int kind, __u64 t,
+		       __u64 callsite, __u64 func)
+{
+	__u16 flags = src == dst ? IPT_F_SELF : 0;
+	int r;
+
+	assert_true(dst < NCPU && kind < IPI_KIND_MAX);
+	r = ipt_pend_send(&S.pend[dst][kind], t, src, callsite, func, flags,
+			  S.stale_ns);
+	S.sends++;
+	if (r == PEND_COALESCED)
+		S.coalesced++;
+	else if (r == PEND_STALE)
+		S.overwritten++;
+	return r;
+}
+
+static int sim_send(__u32 src, __u32 dst, int kind, __u64 t)
+{
+	return sim_send_fn(src, dst, kind, t, 0xffffffff81000000ULL + src,
+			   0xffffffff82000000ULL + kind);
+}
+
+/* like on_send_mask(): one send fans out to every CPU in @mask */
+static void sim_send_mask(__u32 src, __u64 mask, __u64 t)
+{
+	__u32 cpu;
+
+	for (cpu = 0; cpu < NCPU; cpu++)
+		if (mask & (1ULL << cpu))
+			sim_send(src, cpu, IPI_CALL_MANY, t);
+}
+
+/* like on_entry(): handler entry on @cpu; returns 1 if a record was emitted */
+static int sim_handler(__u32 cpu, int kind, __u64 t)
+{
+	struct ipi_event e = {};
+
+	assert_true(cpu < NCPU && kind < IPI_KIND_MAX);
+	if (!ipt_pend_take(&S.pend[cpu][kind], t, &e)) {
+		S.unpaired++;
+		return 0;
+	}
+	e.type = REC_IPI;
+	e.kind = kind;
+	e.dst_cpu = cpu;
+	assert_true(S.nev < MAX_EV);
+	S.ev[S.nev++] = e;
+	return 1;
+}
+
+static const struct ipi_event *find_ev(__u32 src, __u32 dst, int kind)
+{
+	int i;
+
+	for (i = 0; i < S.nev; i++)
+		if (S.ev[i].src_cpu == src && S.ev[i].dst_cpu == dst &&
+		    S.ev[i].kind == kind)
+			return &S.ev[i];
+	fail_msg("no event %u -> %u kind %d", src, dst, kind);
+	return NULL;
+}
+
+static void test_single(void **state)
+{
+	(void)state;
+	assert_int_equal(sim_send(0, 1, IPI_CALL_SINGLE, 1000), PEND_NEW);
+	assert_int_equal(sim_handler(1, IPI_CALL_SINGLE, 3500), 1);
+	assert_int_equal(S.nev, 1);
+	assert_int_equal(S.ev[0].type, REC_IPI);
+	assert_int_equal(S.ev[0].kind, IPI_CALL_SINGLE);
+	assert_int_equal(S.ev[0].src_cpu, 0);
+	assert_int_equal(S.ev[0].dst_cpu, 1);
+	assert_int_equal(S.ev[0].send_ns, 1000);
+	assert_int_equal(S.ev[0].lat_ns, 2500);
+	assert_int_equal(S.ev[0].coalesced, 0);
+	assert_int_equal(S.ev[0].flags, 0);
+	assert_int_equal(S.ev[0].callsite, 0xffffffff81000000ULL);
+	assert_int_equal(S.ev[0].func, 0xffffffff82000000ULL + IPI_CALL_SINGLE);
+	/* the slot is free again */
+	assert_int_equal(S.pend[1][IPI_CALL_SINGLE].send_ns, 0);
+	assert_int_equal(S.pend[1][IPI_CALL_SINGLE].coalesced, 0);
+	assert_int_equal(sim_handler(1, IPI_CALL_SINGLE, 4000), 0);
+	assert_int_equal(S.unpaired, 1);
+	/* and reusable */
+	assert_int_equal(sim_send(2, 1, IPI_CALL_SINGLE, 5000), PEND_NEW);
+	assert_int_equal(sim_handler(1, IPI_CALL_SINGLE, 5100), 1);
+	assert_int_equal(S.ev[1].src_cpu, 2);
+	assert_int_equal(S.ev[1].lat_ns, 100);
+}
+
+static void test_self_flag_and_clock(void **state)
+{
+	(void)state;
+	assert_int_equal(sim_send(3, 3, IPI_IRQ_WORK, 1000), PEND_NEW);
+	assert_int_equal(sim_handler(3, IPI_IRQ_WORK, 1200), 1);
+	assert_true(S.ev[0].flags & IPT_F_SELF);
+	assert_int_equal(S.ev[0].lat_ns, 200);
+	/* handler clock behind the send's (cross-CPU skew): latency 0, not
+	 * a huge unsigned value */
+	sim_send(0, 2, IPI_RESCHED, 5000);
+	assert_int_equal(sim_handler(2, IPI_RESCHED, 4990), 1);
+	assert_int_equal(S.ev[1].lat_ns, 0);
+}
+
+static void test_coalesced(void **state)
+{
+	(void)state;
+	assert_int_equal(sim_send(0, 1, IPI_RESCHED, 1000), PEND_NEW);
+	assert_int_equal(sim_send(2, 1, IPI_RESCHED, 1300), PEND_COALESCED);
+	assert_int_equal(sim_handler(1, IPI_RESCHED, 2000), 1);
+	assert_int_equal(S.nev, 1);
+	/* the oldest send wins: its source, time and callsite */
+	assert_int_equal(S.ev[0].src_cpu, 0);
+	assert_int_equal(S.ev[0].send_ns, 1000);
+	assert_int_equal(S.ev[0].lat_ns, 1000);
+	assert_int_equal(S.ev[0].callsite, 0xffffffff81000000ULL);
+	assert_int_equal(S.ev[0].coalesced, 1);
+	assert_int_equal(S.coalesced, 1);
+	/* a second handler has nothing to pair with */
+	assert_int_equal(sim_handler(1, IPI_RESCHED, 2100), 0);
+	/* the coalesced count does not leak into the next pairing */
+	sim_send(0, 1, IPI_RESCHED, 3000);
+	sim_send(0, 1, IPI_RESCHED, 3001);
+	sim_send(0, 1, IPI_RESCHED, 3002);
+	assert_int_equal(sim_handler(1, IPI_RESCHED, 3010), 1);
+	assert_int_equal(S.ev[1].coalesced, 2);
+	assert_int_equal(S.ev[1].lat_ns, 10);
+	sim_send(0, 1, IPI_RESCHED, 4000);
+	assert_int_equal(sim_handler(1, IPI_RESCHED, 4010), 1);
+	assert_int_equal(S.ev[2].coalesced, 0);
+}
+
+static void test_interleaved(void **state)
+{
+	const struct ipi_event *e;
+
+	(void)state;
+	sim_send(0, 1, IPI_CALL_SINGLE, 100);
+	sim_send(2, 3, IPI_CALL_SINGLE, 150);
+	sim_send(4, 5, IPI_RESCHED, 160);
+	sim_send(1, 0, IPI_CALL_SINGLE, 170);
+	assert_int_equal(sim_handler(3, IPI_CALL_SINGLE, 400), 1);
+	assert_int_equal(sim_handler(5, IPI_RESCHED, 410), 1);
+	assert_int_equal(sim_handler(0, IPI_CALL_SINGLE, 500), 1);
+	assert_int_equal(sim_handler(1, IPI_CALL_SINGLE, 900), 1);
+	assert_int_equal(S.nev, 4);
+	assert_int_equal(S.coalesced, 0);
+	e = find_ev(2, 3, IPI_CALL_SINGLE);
+	assert_int_equal(e->lat_ns, 250);
+	e = find_ev(4, 5, IPI_RESCHED);
+	assert_int_equal(e->lat_ns, 250);
+	e = find_ev(1, 0, IPI_CALL_SINGLE);
+	assert_int_equal(e->lat_ns, 330);
+	e = find_ev(0, 1, IPI_CALL_SINGLE);
+	assert_int_equal(e->lat_ns, 800);
+	assert_int_equal(e->callsite, 0xffffffff81000000ULL);
+}
+
+static void test_multicast(void **state)
+{
+	__u32 cpu;
+
+	(void)state;
+	sim_send_mask(0, (1 << 1) | (1 << 2) | (1 << 5), 1000);
+	assert_int_equal(S.sends, 3);
+	for (cpu = 0; cpu < NCPU; cpu++)
+		assert_int_equal(S.pend[cpu][IPI_CALL_MANY].send_ns,
+				 cpu == 1 || cpu == 2 || cpu == 5 ? 1000 : 0);
+	/* each target completes its own, in any order */
+	assert_int_equal(sim_handler(5, IPI_CALL_MANY, 1500), 1);
+	assert_int_equal(sim_handler(1, IPI_CALL_MANY, 1200), 1);
+	assert_int_equal(sim_handler(3, IPI_CALL_MANY, 1300), 0);
+	assert_int_equal(sim_handler(2, IPI_CALL_MANY, 1900), 1);
+	assert_int_equal(sim_handler(2, IPI_CALL_MANY, 2000), 0);
+	assert_int_equal(S.nev, 3);
+	assert_int_equal(find_ev(0, 5, IPI_CALL_MANY)->lat_ns, 500);
+	assert_int_equal(find_ev(0, 1, IPI_CALL_MANY)->lat_ns, 200);
+	assert_int_equal(find_ev(0, 2, IPI_CALL_MANY)->lat_ns, 900);
+	assert_int_equal(S.unpaired, 2);
+	/* a multicast overlapping a pending one coalesces only the overlap */
+	sim_send_mask(0, (1 << 1) | (1 << 2), 3000);
+	sim_send_mask(4, (1 << 2) | (1 << 3), 3100);
+	assert_int_equal(S.coalesced, 1);
+	assert_int_equal(sim_handler(2, IPI_CALL_MANY, 3200), 1);
+	assert_int_equal(S.ev[S.nev - 1].src_cpu, 0);
+	assert_int_equal(S.ev[S.nev - 1].coalesced, 1);
+	assert_int_equal(sim_handler(3, IPI_CALL_MANY, 3200), 1);
+	assert_int_equal(S.ev[S.nev - 1].src_cpu, 4);
+	assert_int_equal(S.ev[S.nev - 1].lat_ns, 100);
+	assert_int_equal(S.ev[S.nev - 1].coalesced, 0);
+}
+
+static void test_handler_without_send(void **state)
+{
+	int k;
+
+	(void)state;
+	for (k = 0; k < IPI_KIND_MAX; k++)
+		assert_int_equal(sim_handler(4, k, 1000), 0);
+	assert_int_equal(S.nev, 0);
+	assert_int_equal(S.unpaired, IPI_KIND_MAX);
+	/* the pending array is untouched */
+	assert_int_equal(S.pend[4][IPI_RESCHED].send_ns, 0);
+	assert_int_equal(S.pend[4][IPI_RESCHED].coalesced, 0);
+}
+
+static void test_stale(void **state)
+{
+	(void)state;
+	S.stale_ns = 1000000;	/* 1 ms */
+	assert_int_equal(sim_send(0, 1, IPI_RESCHED, 1000), PEND_NEW);
+	sim_send(2, 1, IPI_RESCHED, 2000);	/* coalesced */
+	/* just below the limit: still coalesced */
+	assert_int_equal(sim_send(2, 1, IPI_RESCHED, 1000 + 1000000 - 1),
+			 PEND_COALESCED);
+	/* at the limit: the pending one (handler lost) is overwritten */
+	assert_int_equal(sim_send(3, 1, IPI_RESCHED, 1000 + 1000000),
+			 PEND_STALE);
+	assert_int_equal(S.overwritten, 1);
+	assert_int_equal(S.pend[1][IPI_RESCHED].send_ns, 1001000);
+	assert_int_equal(S.pend[1][IPI_RESCHED].coalesced, 0);
+	assert_int_equal(sim_handler(1, IPI_RESCHED, 1001500), 1);
+	assert_int_equal(S.ev[0].src_cpu, 3);
+	assert_int_equal(S.ev[0].callsite, 0xffffffff81000003ULL);
+	assert_int_equal(S.ev[0].lat_ns, 500);
+	assert_int_equal(S.ev[0].coalesced, 0);
+	assert_int_equal(S.ev[0].flags, 0);
+}
+
+/*
+ * Two CPUs send to the same target at nearly the same time: the one that
+ * read the clock first may reach the compare-and-swap second, so a send can
+ * find a pending one that is *newer* than itself. That is a coalesced send,
+ * not a stale pending slot to count as lost.
+ */
+static void test_concurrent_send_older_timestamp(void **state)
+{
+	(void)state;
+	assert_int_equal(sim_send(1, 0, IPI_RESCHED, 10005), PEND_NEW);
+	assert_int_equal(sim_send(2, 0, IPI_RESCHED, 10000), PEND_COALESCED);
+	assert_int_equal(S.overwritten, 0);
+	assert_int_equal(sim_handler(0, IPI_RESCHED, 10100), 1);
+	assert_int_equal(S.ev[0].src_cpu, 1);
+	assert_int_equal(S.ev[0].coalesced, 1);
+	assert_int_equal(S.ev[0].lat_ns, 95);
+}
+
+static void test_kinds_apart(void **state)
+{
+	(void)state;
+	sim_send(0, 1, IPI_RESCHED, 1000);
+	/* a call_single handler does not consume the resched pending */
+	assert_int_equal(sim_handler(1, IPI_CALL_SINGLE, 1100), 0);
+	assert_int_equal(S.pend[1][IPI_RESCHED].send_ns, 1000);
+	/* the same target, another kind: independent, not coalesced */
+	assert_int_equal(sim_send(0, 1, IPI_CALL_SINGLE, 1200), PEND_NEW);
+	assert_int_equal(sim_send(0, 1, IPI_CALL_MANY, 1250), PEND_NEW);
+	assert_int_equal(S.coalesced, 0);
+	assert_int_equal(sim_handler(1, IPI_CALL_SINGLE, 1300), 1);
+	assert_int_equal(S.ev[0].kind, IPI_CALL_SINGLE);
+	assert_int_equal(S.ev[0].lat_ns, 100);
+	assert_int_equal(sim_handler(1, IPI_RESCHED, 1400), 1);
+	assert_int_equal(S.ev[1].kind, IPI_RESCHED);
+	assert_int_equal(S.ev[1].lat_ns, 400);
+	assert_int_equal(sim_handler(1, IPI_CALL_MANY, 1450), 1);
+	assert_int_equal(S.ev[2].lat_ns, 200);
+	/* the same kind on another CPU is another slot */
+	sim_send(0, 2, IPI_RESCHED, 2000);
+	assert_int_equal(sim_handler(1, IPI_RESCHED, 2100), 0);
+	assert_int_equal(sim_handler(2, IPI_RESCHED, 2100), 1);
+}
+
+static void test_send_cpu_kind(void **state)
+{
+	const __u64 cs_fn = 0xffffffff81100000ULL;
+	const __u64 other = 0xffffffff81200000ULL;
+
+	(void)state;
+	/* no callback: smp_send_reschedule() */
+	assert_int_equal(ipt_send_cpu_kind(0, 3, 1, cs_fn), IPI_RESCHED);
+	assert_int_equal(ipt_send_cpu_kind(0, 1, 1, cs_fn), IPI_RESCHED);
+	/* generic_smp_call_function_single_interrupt, also to self */
+	assert_int_equal(ipt_send_cpu_kind(cs_fn, 3, 1, cs_fn), IPI_CALL_SINGLE);
+	assert_int_equal(ipt_send_cpu_kind(cs_fn, 1, 1, cs_fn), IPI_CALL_SINGLE);
+	/* another callback to self: irq_work_raise() */
+	assert_int_equal(ipt_send_cpu_kind(other, 2, 2, cs_fn), IPI_IRQ_WORK);
+	/* another callback to a remote CPU: not followed */
+	assert_int_equal(ipt_send_cpu_kind(other, 3, 2, cs_fn), IPI_OTHER);
+	/* the call-single symbol unknown (loader passes ~0) */
+	assert_int_equal(ipt_send_cpu_kind(other, 3, 2, ~0ULL), IPI_OTHER);
+	assert_int_equal(ipt_send_cpu_kind(0, 3, 2, ~0ULL), IPI_RESCHED);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_single, setup),
+		cmocka_unit_test_setup(test_self_flag_and_clock, setup),
+		cmocka_unit_test_setup(test_coalesced, setup),
+		cmocka_unit_test_setup(test_interleaved, setup),
+		cmocka_unit_test_setup(test_multicast, setup),
+		cmocka_unit_test_setup(test_handler_without_send, setup),
+		cmocka_unit_test_setup(test_stale, setup),
+		cmocka_unit_test_setup(test_concurrent_send_older_timestamp, setup),
+		cmocka_unit_test_setup(test_kinds_apart, setup),
+		cmocka_unit_test_setup(test_send_cpu_kind, setup),
+	};
+
+	return cmocka_run_group_tests_name("pair", tests, NULL, NULL);
+}
