@@ -92,7 +92,8 @@ struct kick_exit {
 };
 
 struct kick_stats {
-	__u64 events[HE_TYPE_MAX];	/* every event, by type, before filters */
+	__u64 events[HE_TYPE_MAX];	/* every event by type, before filters;
+					 * cumulative (kept by kick_reset_stats) */
 	__u64 ipis;		/* IPIs started (kvm_apic_ipi + PV send) */
 	__u64 no_target;	/* IPIs whose targets were never resolved */
 	__u64 results;		/* results passed to the callback */
@@ -122,8 +123,8 @@ void kick_event(struct kick *k, const struct host_event *e);
 void kick_flush(struct kick *k, __u64 now);
 /* Complete everything still pending (end of the run). */
 void kick_flush_all(struct kick *k);
-/* Zero halt, exit and kick_stats counters (interval mode); identities and
- * pending IPIs are kept. */
+/* Zero halt, exit and kick_stats counters (interval mode); identities,
+ * pending IPIs, the per-type event counts and entries_seen are kept. */
 void kick_reset_stats(struct kick *k);
 
 bool kick_filter_match(const struct kick *k, __u32 pid, int vcpu);

@@ -6,6 +6,7 @@
 #include "bench.h"
 #include "cli.h"
 #include "guest.h"
+#include "host.h"
 
 int main(int argc, char **argv)
 {
@@ -22,9 +23,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ipitrace: %s\n", err);
 		return 2;
 	}
-	if (o.mode == MODE_HOST) {
-		fprintf(stderr, "ipitrace: --host is not implemented yet\n");
-		return 1;
-	}
+	if (o.mode == MODE_HOST)
+		return host_run(&o);
 	return guest_run(&o);
 }

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ipitrace --host: follow guest IPIs through KVM and the host scheduler. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "ipi_host.skel.h"
+#include "host.h"
+#include "host_report.h"
+#include "kick.h"
+#include "loader.h"
+#include "privs.h"
+#include "topology.h"
+#include "vcpus.h"
+
+#define TP(cat, ev, prog)					\
+	{ HOOK_TP_BTF, cat "/" ev, "tp_btf_" prog },		\
+	{ HOOK_RAW_TP, cat "/" ev, "raw_tp_" prog }
+
+enum host_role {
+	HR_ICR, HR_ACCEPT, HR_PV_IPI, HR_KICK, HR_WAKING, HR_WAKEUP, HR_SWITCH,
+	HR_HALT_END, HR_VM_ENTRY, HR_VM_EXIT, HR_HALT_POLL, HR_IPI_KICK,
+	HR_AVIC_INCOMPLETE, HR_AVIC_DOORBELL, HR_MAX,
+};
+
+const struct hook_role host_roles_template[] = {
+	[HR_ICR] = { .name = "icr_write", .required = true,
+		.cands = { TP("kvm", "kvm_apic_ipi", "kvm_apic_ipi") } },
+	[HR_ACCEPT] = { .name = "accept",
+		.cands = { TP("kvm", "kvm_apic_accept_irq", "kvm_accept_irq") } },
+	[HR_PV_IPI] = { .name = "pv_send_ipi",
+		.cands = { TP("kvm", "kvm_hypercall", "kvm_hypercall") } },
+	/* kvm_vcpu_kick became an inline around __kvm_vcpu_kick in 6.x */
+	[HR_KICK] = { .name = "kick", .cands = {
+		{ HOOK_FENTRY, "__kvm_vcpu_kick", "fentry_kick_new" },
+		{ HOOK_FENTRY, "kvm_vcpu_kick", "fentry_kick" },
+		{ HOOK_KPROBE, "__kvm_vcpu_kick", "kprobe_kick_new" },
+		{ HOOK_KPROBE, "kvm_vcpu_kick", "kprobe_kick" } } },
+	[HR_WAKING] = { .name = "kick_by_waking",
+		.cands = { TP("sched", "sched_waking", "sched_waking") } },
+	[HR_WAKEUP] = { .name = "wakeup",
+		.cands = { TP("sched", "sched_wakeup", "sched_wakeup") } },
+	[HR_SWITCH] = { .name = "on_cpu",
+		.cands = { TP("sched", "sched_switch", "sched_switch") } },
+	[HR_HALT_END] = { .name = "halt_end", .required = true,
+		.cands = { TP("kvm", "kvm_vcpu_wakeup", "kvm_vcpu_wakeup") } },
+	[HR_VM_ENTRY] = { .name = "vm_entry",
+		.cands = { TP("kvm", "kvm_entry", "kvm_entry") } },
+	/* the exit reason is only in the classic tracepoint's fields */
+	[HR_VM_EXIT] = { .name = "vm_exit",
+		.cands = { { HOOK_TRACEPOINT, "kvm/kvm_exit", "tp_kvm_exit" } } },
+	[HR_HALT_POLL] = { .name = "halt_poll_ns",
+		.cands = { TP("kvm", "kvm_halt_poll_ns", "kvm_halt_poll") } },
+	[HR_IPI_KICK] = { .name = "kick_by_ipi",
+		.cands = { TP("ipi", "ipi_send_cpu", "ipi_send_cpu") } },
+	[HR_AVIC_INCOMPLETE] = { .name = "avic_incomplete_ipi",
+		.cands = { TP("kvm", "kvm_avic_incomplete_ipi", "avic_incomplete") } },
+	[HR_AVIC_DOORBELL] = { .name = "avic_doorbell",
+		.cands = { TP("kvm", "kvm_avic_doorbell", "avic_doorbell") } },
+};
+const int host_nr_roles = HR_MAX;
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	exiting = 1;
+}
+
+struct host {
+	const struct ipt_opts *o;
+	struct ipi_host_bpf *skel;
+	struct hook_role roles[HR_MAX];
+	struct links links;
+	struct ring_buffer *rb;
+	struct topology topo;
+	struct kick *kick;
+	struct host_report *rep;
+	__u64 prev[HS_MAX];
+	__u64 prev_misses;
+};
+
+static __u64 ktime_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct host *h = ctx;
+
+	if (size >= sizeof(struct host_event))
+		kick_event(h->kick, data);
+	return 0;
+}
+
+static void on_result(const struct kick_result *r, void *ctx)
+{
+	struct host *h = ctx;
+
+	host_report_add(h->rep, r);
+}
+
+static void found_vcpu(pid_t pid, pid_t tid, int vcpu, void *ctx)
+{
+	struct host *h = ctx;
+	struct vcpu_thread v = { .pid = pid, .vcpu_id = vcpu };
+	__u32 key = tid;
+
+	kick_set_thread(h->kick, tid, pid, vcpu);
+	if (h->skel)
+		bpf_map_update_elem(bpf_map__fd(h->skel->maps.vcpu_tids), &key,
+				    &v, BPF_ANY);
+}
+
+static void scan_vcpus(struct host *h)
+{
+	vcpu_scan("/proc", h->o->pid > 0 ? h->o->pid : 0, found_vcpu, h);
+}
+
+static int open_and_load(struct host *h)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = h->o->btf);
+	struct ipi_host_bpf *s;
+	int err;
+
+	s = ipi_host_bpf__open_opts(&oo);
+	if (!s) {
+		fprintf(stderr, "ipitrace: cannot open BPF object: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	h->skel = s;
+	s->rodata->filter_pid = h->o->pid > 0 ? h->o->pid : 0;
+	s->rodata->rb_wakeup_bytes = bpf_map__max_entries(s->maps.events) / 2;
+	err = hooks_apply(h->roles, HR_MAX, s->obj);
+	if (!err)
+		err = ipi_host_bpf__load(s);
+	if (err) {
+		fprintf(stderr, "ipitrace: cannot load BPF programs: %s (run with -v for the verifier log)\n",
+			strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
+static bool role_on(const struct host *h, int role)
+{
+	return h->roles[role].chosen >= 0;
+}
+
+/* Which stages this kernel can show at all. */
+static void stage_hooks(const struct host *h, bool hooked[KS_MAX])
+{
+	hooked[KS_ICR] = role_on(h, HR_ICR) || role_on(h, HR_PV_IPI);
+	hooked[KS_ACCEPT] = role_on(h, HR_ACCEPT);
+	hooked[KS_KICK] = role_on(h, HR_KICK) || role_on(h, HR_WAKING) ||
+			  role_on(h, HR_IPI_KICK);
+	hooked[KS_WAKEUP] = role_on(h, HR_WAKEUP);
+	hooked[KS_ON_CPU] = role_on(h, HR_SWITCH);
+	hooked[KS_HALT_END] = role_on(h, HR_HALT_END);
+	hooked[KS_VM_ENTRY] = role_on(h, HR_VM_ENTRY);
+}
+
+static void report(struct host *h, double span)
+{
+	__u64 cur[HS_MAX], misses, lost[HS_MAX];
+	int i;
+
+	ring_buffer__consume(h->rb);
+	kick_flush(h->kick, ktime_now());
+	read_percpu_counters(bpf_map__fd(h->skel->maps.stats), HS_MAX, cur);
+	misses = prog_recursion_misses(h->skel->obj);
+	for (i = 0; i < HS_MAX; i++)
+		lost[i] = cur[i] - h->prev[i];
+	host_report_print(h->rep, h->kick, span, lost,
+			  misses - h->prev_misses, h->o->json, stdout);
+	memcpy(h->prev, cur, sizeof(cur));
+	h->prev_misses = misses;
+	host_report_reset(h->rep);
+	kick_reset_stats(h->kick);
+}
+
+static void trace_loop(struct host *h)
+{
+	const struct ipt_opts *o = h->o;
+	double start = mono_now(), last = start, last_scan = start, t;
+	struct timespec tick = { 0, 50 * 1000000 };
+	long reports = 0;
+
+	while (!exiting) {
+		nanosleep(&tick, NULL);
+		ring_buffer__consume(h->rb);
+		kick_flush(h->kick, ktime_now());
+		t = mono_now();
+		if (t - last_scan >= 0.25) {
+			scan_vcpus(h);
+			last_scan = t;
+		}
+		if (o->duration && t - start >= o->duration)
+			break;
+		if (o->interval && t - last >= o->interval) {
+			report(h, t - last);
+			last = t;
+			if (o->count && ++reports >= o->count)
+				return;
+		}
+	}
+	ring_buffer__consume(h->rb);
+	kick_flush_all(h->kick);
+	t = mono_now();
+	if (!o->interval || t - last > 0.01)
+		report(h, t - last);
+}
+
+static int setup(struct host *h)
+{
+	bool hooked[KS_MAX];
+	struct hook_desc_pair descs[HR_MAX];
+	char bufs[HR_MAX][128];
+	int i, err;
+
+	memcpy(h->roles, host_roles_template, sizeof(h->roles));
+	if (select_kernel_hooks(h->roles, HR_MAX, h->o->list_hooks) &&
+	    !h->o->list_hooks)
+		return -1;
+	if (h->o->list_hooks)
+		return 0;
+	err = h->o->sysfs_root || !h->o->numa_map ?
+	      topology_load(&h->topo, h->o->sysfs_root ? h->o->sysfs_root : "/sys") :
+	      topology_parse_map(&h->topo, h->o->numa_map);
+	if (err) {
+		fprintf(stderr, "ipitrace: cannot read the host NUMA layout\n");
+		return -1;
+	}
+	h->kick = kick_new(on_result, h);
+	stage_hooks(h, hooked);
+	for (i = 0; i < HR_MAX; i++) {
+		descs[i].role = h->roles[i].name;
+		descs[i].desc = hook_desc(&h->roles[i], bufs[i], sizeof(bufs[i]));
+	}
+	h->rep = host_report_new(&h->topo, hooked, descs, HR_MAX);
+	if (!h->kick || !h->rep) {
+		fprintf(stderr, "ipitrace: out of memory\n");
+		return -1;
+	}
+	kick_set_filter(h->kick, h->o->pid > 0 ? h->o->pid : 0,
+			h->o->vcpu >= 0 ? h->o->vcpu : -1);
+	host_report_set_view(h->rep, h->o->vcpu_kick, h->o->halt);
+	if (open_and_load(h))
+		return -1;
+	scan_vcpus(h);
+	/* the halt end before the senders: an IPI seen without its end is
+	 * followed until the timeout and mislabelled */
+	if (attach_programs(h->skel->obj, "wakeup", &h->links))
+		return -1;
+	h->rb = ring_buffer__new(bpf_map__fd(h->skel->maps.events),
+				 handle_event, h, NULL);
+	if (!h->rb) {
+		fprintf(stderr, "ipitrace: cannot open the ring buffer: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void cleanup(struct host *h)
+{
+	detach_programs(&h->links);
+	ring_buffer__free(h->rb);
+	ipi_host_bpf__destroy(h->skel);
+	host_report_free(h->rep);
+	kick_free(h->kick);
+	topology_free(&h->topo);
+}
+
+int host_run(const struct ipt_opts *o)
+{
+	struct host h = { .o = o };
+	int err = 1;
+
+	setup_libbpf_logging(o->verbose);
+	if (check_privileges(stderr) || check_btf(o->btf, stderr))
+		return 1;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (setup(&h))
+		goto out;
+	if (o->list_hooks) {
+		print_hook_table(stdout, h.roles, HR_MAX);
+		err = 0;
+		goto out;
+	}
+	fprintf(o->json ? stderr : stdout,
+		"Tracing KVM IPIs and halts... Hit Ctrl-C to end.\n");
+	fflush(NULL);
+	trace_loop(&h);
+	err = 0;
+out:
+	cleanup(&h);
+	return err;
+}

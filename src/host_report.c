@@ -1,0 +1,706 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Host-mode aggregation and report (see host_report.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "host_report.h"
+#include "json.h"
+#include "output.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *numa_names[HN_MAX] = { "same", "cross", "unknown" };
+
+struct host_report {
+	struct host_agg *agg;
+	bool hooked[KS_MAX];
+	bool exit_hooked;
+	struct hook_desc_pair *hooks;	/* owned copies */
+	int nr_hooks;
+	bool kick_detail;
+	bool halt_detail;
+	/* set by host_report_print() */
+	const struct kick *kick;
+	double duration_s;
+	__u64 lost[HS_MAX];
+	__u64 misses;
+};
+
+/* loss counters of the BPF side */
+static const struct {
+	int stat;
+	const char *key;
+} lost_names[] = {
+	{ HS_RB_DROP, "ringbuf_drops" },
+	{ HS_VCPU_MAP_FULL, "vcpu_map_full" },
+};
+
+struct host_agg *host_agg_new(const struct topology *topo)
+{
+	struct host_agg *a = calloc(1, sizeof(*a));
+
+	if (a)
+		a->topo = topo;
+	return a;
+}
+
+void host_agg_free(struct host_agg *a)
+{
+	free(a);
+}
+
+void host_agg_reset(struct host_agg *a)
+{
+	const struct topology *topo = a->topo;
+
+	memset(a, 0, sizeof(*a));
+	a->topo = topo;
+}
+
+int host_numa_class(const struct topology *topo, int a, int b)
+{
+	int same;
+
+	if (!topo || a < 0 || b < 0)
+		return HN_UNKNOWN;
+	same = topology_same_node(topo, a, b);
+	return same < 0 ? HN_UNKNOWN : same ? HN_SAME : HN_CROSS;
+}
+
+static void agg_sample(struct host_agg *a, int state, int stage, __u64 v,
+		       bool delta)
+{
+	a->seen[TS_MAX][stage]++;
+	if (delta)
+		hist_add(&a->st[TS_MAX][stage], v);
+	if (state < 0 || state >= TS_MAX)
+		return;
+	a->seen[state][stage]++;
+	if (delta)
+		hist_add(&a->st[state][stage], v);
+}
+
+void host_agg_add(struct host_agg *a, const struct kick_result *r)
+{
+	__u64 icr = r->t[KS_ICR], last = icr;
+	bool any = false;
+	int s, n;
+
+	if (!icr)
+		return;
+	a->results++;
+	if (r->ipi_first)
+		a->ipis++;
+	agg_sample(a, r->state, KS_ICR, icr - r->exit_ts,
+		   r->exit_ts && r->exit_ts <= icr);
+	for (s = KS_ACCEPT; s < KS_MAX; s++) {
+		if (!r->t[s] || r->t[s] < last)
+			continue;
+		agg_sample(a, r->state, s, r->t[s] - last, true);
+		last = r->t[s];
+		any = true;
+	}
+	if (!any)
+		return;
+	agg_sample(a, r->state, KS_TOTAL, last - icr, true);
+	n = host_numa_class(a->topo, r->src_cpu, r->dst_cpu);
+	a->numa_count[n]++;
+	hist_add(&a->numa_total[n], last - icr);
+}
+
+void host_agg_cb(const struct kick_result *r, void *ctx)
+{
+	host_agg_add(ctx, r);
+}
+
+/* --- stage rows: shared by text and JSON --- */
+
+enum row_kind {
+	ROW_DATA,		/* samples */
+	ROW_EMPTY,		/* observable, nothing in this row */
+	ROW_NO_HOOK,
+	ROW_NEVER_FIRED,
+};
+
+static bool stage_hooked(const struct host_report *r, int s)
+{
+	int i;
+
+	if (s < KS_MAX)
+		return r->hooked[s];
+	for (i = 0; i < KS_MAX; i++)
+		if (r->hooked[i])
+			return true;
+	return false;
+}
+
+/* Observable: the stage has samples anywhere in the run, or events of its
+ * hook fired. "total" is observable when any IPI had a stage after ICR. */
+static int stage_kind(const struct host_report *r, int state, int s)
+{
+	const struct host_agg *a = r->agg;
+	bool obs = a->seen[TS_MAX][s] ||
+		   (s < KS_MAX && kick_stage_events(r->kick, s));
+
+	if (!obs)
+		return stage_hooked(r, s) ? ROW_NEVER_FIRED : ROW_NO_HOOK;
+	return a->st[state][s].count ? ROW_DATA : ROW_EMPTY;
+}
+
+static const char *why_not(int kind)
+{
+	return kind == ROW_NO_HOOK ?
+		"not observable on this kernel (no hook)" :
+		"not observable on this kernel (hook attached, never fired)";
+}
+
+/* --- text --- */
+
+static void text_stage_row(FILE *f, const struct host_report *r, int state,
+			   int s)
+{
+	const struct host_agg *a = r->agg;
+	const struct hist *h = &a->st[state][s];
+	int kind = stage_kind(r, state, s);
+	char b1[32], b2[32], b3[32];
+
+	fprintf(f, "%-10s ", kick_stage_name(s));
+	if (kind == ROW_NO_HOOK || kind == ROW_NEVER_FIRED) {
+		fprintf(f, "%s\n", why_not(kind));
+		return;
+	}
+	fprintf(f, "%8llu ", (unsigned long long)a->seen[state][s]);
+	if (kind == ROW_EMPTY) {
+		fprintf(f, "%10s %10s %10s  %s\n", "-", "-", "-",
+			s == KS_ICR ? "(origin; no VM exit seen before it)" :
+				      "(not seen on these IPIs)");
+		return;
+	}
+	fprintf(f, "%10s %10s %10s%s\n", fmt_ns(hist_mean(h), b1, sizeof(b1)),
+		fmt_ns(hist_percentile(h, 50), b2, sizeof(b2)),
+		fmt_ns(hist_percentile(h, 99), b3, sizeof(b3)),
+		s == KS_ICR ? "  (from the sender's VM exit)" : "");
+}
+
+static void text_stage_table(FILE *f, const struct host_report *r, int state)
+{
+	int s;
+
+	fprintf(f, "%-10s %8s %10s %10s %10s\n", "STAGE", "COUNT", "MEAN",
+		"P50", "P99");
+	for (s = 0; s <= KS_TOTAL; s++)
+		text_stage_row(f, r, state, s);
+}
+
+static void text_kick(FILE *f, const struct host_report *r)
+{
+	const struct host_agg *a = r->agg;
+	char b1[32], b2[32];
+	int st, s, n;
+
+	fprintf(f, "\nIPIs followed: %llu (%llu targets)\n",
+		(unsigned long long)a->ipis, (unsigned long long)a->results);
+	fprintf(f, "\nvCPU kick path, delta from the previous observed stage:\n");
+	text_stage_table(f, r, TS_MAX);
+	for (st = 0; r->kick_detail && st < TS_MAX; st++) {
+		if (!a->seen[st][KS_ICR])
+			continue;
+		fprintf(f, "\nTarget %s when the IPI arrived: %llu\n",
+			kick_state_name(st),
+			(unsigned long long)a->seen[st][KS_ICR]);
+		text_stage_table(f, r, st);
+	}
+	fprintf(f, "\nTotal by host NUMA class of the two vCPU threads' CPUs:\n");
+	for (n = 0; n < HN_MAX; n++) {
+		const struct hist *h = &a->numa_total[n];
+
+		if (!h->count)
+			continue;
+		fprintf(f, "  %-7s node: count %llu  p50 %s  p99 %s\n",
+			numa_names[n], (unsigned long long)h->count,
+			fmt_ns(hist_percentile(h, 50), b1, sizeof(b1)),
+			fmt_ns(hist_percentile(h, 99), b2, sizeof(b2)));
+	}
+	for (s = KS_ACCEPT; r->kick_detail && s <= KS_TOTAL; s++) {
+		if (!a->st[TS_MAX][s].count)
+			continue;
+		fprintf(f, "\n%s:\n", kick_stage_name(s));
+		print_log2_hist(f, &a->st[TS_MAX][s], "nsecs");
+	}
+}
+
+static void text_per_vcpu(FILE *f, const struct host_report *r)
+{
+	const struct kick *k = r->kick;
+	char b1[32];
+	size_t i;
+
+	fprintf(f, "\n%8s %5s %8s %8s %8s %8s %8s %6s %6s %10s\n", "PID",
+		"VCPU", "TID", "HALTS", "POLLED", "BLOCKED", "INVALID", "GROW",
+		"SHRINK", "POLL_WIN");
+	for (i = 0; i < kick_nr_vcpus(k); i++) {
+		const struct kick_vcpu_info *v = kick_vcpu_at(k, i);
+		const struct kick_halt *h = &v->halt;
+
+		if (!v->known || !kick_filter_match(k, v->pid, v->vcpu))
+			continue;
+		fprintf(f, "%8u %5d %8u %8llu %8llu %8llu %8llu %6llu %6llu %10s\n",
+			v->pid, v->vcpu, v->tid, (unsigned long long)h->halts,
+			(unsigned long long)h->polled,
+			(unsigned long long)h->blocked,
+			(unsigned long long)h->invalid,
+			(unsigned long long)h->grow,
+			(unsigned long long)h->shrink,
+			fmt_ns(h->poll_window_ns, b1, sizeof(b1)));
+	}
+}
+
+static void text_halt(FILE *f, const struct host_report *r)
+{
+	const struct kick_halt *h = kick_halt_total(r->kick);
+	const struct hist *hh = kick_halt_hist(r->kick);
+	char b1[32], b2[32];
+
+	fprintf(f, "\nHalts: %llu  polled %llu  blocked %llu  invalid %llu\n",
+		(unsigned long long)h->halts, (unsigned long long)h->polled,
+		(unsigned long long)h->blocked, (unsigned long long)h->invalid);
+	if (!h->halts) {
+		if (!kick_stage_events(r->kick, KS_HALT_END))
+			fprintf(f, "  halt ends: %s\n",
+				why_not(r->hooked[KS_HALT_END] ?
+					ROW_NEVER_FIRED : ROW_NO_HOOK));
+		return;
+	}
+	fprintf(f, "  time polling %s, waiting %s (a blocked halt's poll phase "
+		"counts as waiting: kvm_vcpu_wakeup gives only the total)\n",
+		fmt_ns(h->poll_ns, b1, sizeof(b1)),
+		fmt_ns(h->wait_ns, b2, sizeof(b2)));
+	fprintf(f, "  halt-poll window: grow %llu  shrink %llu\n",
+		(unsigned long long)h->grow, (unsigned long long)h->shrink);
+	fprintf(f, "  halt time: mean %s  p50 %s",
+		fmt_ns(hist_mean(hh), b1, sizeof(b1)),
+		fmt_ns(hist_percentile(hh, 50), b2, sizeof(b2)));
+	fprintf(f, "  p99 %s\n", fmt_ns(hist_percentile(hh, 99), b1, sizeof(b1)));
+	if (!r->halt_detail)
+		return;
+	print_log2_hist(f, hh, "nsecs");
+	text_per_vcpu(f, r);
+}
+
+static int exit_cmp(const void *x, const void *y)
+{
+	const struct kick_exit *a = x, *b = y;
+
+	return a->count < b->count ? 1 : a->count > b->count ? -1 : 0;
+}
+
+/* sorted copy of the exit table (caller frees); NULL when empty */
+static struct kick_exit *sorted_exits(const struct kick *k, size_t *n,
+				      __u64 *total)
+{
+	struct kick_exit *x;
+	size_t i;
+
+	*n = kick_nr_exits(k);
+	*total = 0;
+	if (!*n)
+		return NULL;
+	x = malloc(*n * sizeof(*x));
+	if (!x) {
+		*n = 0;
+		return NULL;
+	}
+	for (i = 0; i < *n; i++) {
+		x[i] = *kick_exit_at(k, i);
+		*total += x[i].count;
+	}
+	qsort(x, *n, sizeof(*x), exit_cmp);
+	return x;
+}
+
+static void text_exits(FILE *f, const struct host_report *r)
+{
+	bool timed = kick_entries_seen(r->kick);
+	char name[48], b1[32], b2[32];
+	__u64 total;
+	size_t i, n;
+	struct kick_exit *x = sorted_exits(r->kick, &n, &total);
+
+	if (!n) {
+		fprintf(f, "\nVM exits: %s\n", why_not(r->exit_hooked ?
+			ROW_NEVER_FIRED : ROW_NO_HOOK));
+		return;
+	}
+	fprintf(f, "\nVM exits: %llu\n", (unsigned long long)total);
+	if (!r->halt_detail) {
+		free(x);
+		return;
+	}
+	fprintf(f, "%-26s %10s %7s %10s %10s\n", "REASON", "COUNT", "SHARE",
+		"TOTAL", "MEAN");
+	for (i = 0; i < n; i++) {
+		kick_exit_name(x[i].isa, x[i].reason, name, sizeof(name));
+		fprintf(f, "%-26s %10llu %6.2f%% ", name,
+			(unsigned long long)x[i].count,
+			100.0 * x[i].count / total);
+		if (timed && x[i].timed)
+			fprintf(f, "%10s %10s\n",
+				fmt_ns(x[i].total_ns, b1, sizeof(b1)),
+				fmt_ns(x[i].total_ns / x[i].timed, b2, sizeof(b2)));
+		else
+			fprintf(f, "%10s %10s\n", "-", "-");
+	}
+	free(x);
+}
+
+/* vCPUs of the VM of vCPU entry @i when @i is the VM's first known entry
+ * (passing the pid filter), else 0 */
+static int vm_vcpus(const struct kick *k, size_t i)
+{
+	const struct kick_vcpu_info *v = kick_vcpu_at(k, i), *o;
+	size_t j;
+	int n = 0;
+
+	if (!v->known || !kick_filter_match(k, v->pid, -1))
+		return 0;
+	for (j = 0; j < kick_nr_vcpus(k); j++) {
+		o = kick_vcpu_at(k, j);
+		if (!o->known || o->pid != v->pid)
+			continue;
+		if (j < i)
+			return 0;
+		n++;
+	}
+	return n;
+}
+
+static void text_vms(FILE *f, const struct kick *k)
+{
+	size_t i;
+	int n, shown = 0;
+
+	for (i = 0; i < kick_nr_vcpus(k); i++) {
+		n = vm_vcpus(k, i);
+		if (n)
+			fprintf(f, "%s pid %u (%d vCPUs)", shown++ ? "," : " VMs:",
+				kick_vcpu_at(k, i)->pid, n);
+	}
+	if (!shown)
+		fprintf(f, " no VM seen");
+}
+
+static void host_text(FILE *f, const struct host_report *r)
+{
+	const struct kick_stats *ks = kick_get_stats(r->kick);
+	size_t i;
+
+	fprintf(f, "\n--- %.1f s --- host,", r->duration_s);
+	text_vms(f, r->kick);
+	fputc('\n', f);
+	text_kick(f, r);
+	text_halt(f, r);
+	text_exits(f, r);
+	fprintf(f, "\nCounters: events=%llu consumer_wakeups=%llu ipis=%llu "
+		"superseded=%llu timed_out=%llu learned_threads=%llu "
+		"unattributed_halts=%llu\n",
+		(unsigned long long)r->lost[HS_EVENTS],
+		(unsigned long long)r->lost[HS_RB_WAKEUP],
+		(unsigned long long)ks->ipis,
+		(unsigned long long)ks->superseded,
+		(unsigned long long)ks->timed_out,
+		(unsigned long long)ks->learned,
+		(unsigned long long)ks->unattributed_halts);
+	fprintf(f, "Lost:");
+	for (i = 0; i < ARRAY_SIZE(lost_names); i++)
+		fprintf(f, " %s=%llu", lost_names[i].key,
+			(unsigned long long)r->lost[lost_names[i].stat]);
+	fprintf(f, " recursion_misses=%llu", (unsigned long long)r->misses);
+	fprintf(f, " ipis_without_target=%llu out_of_order_events=%llu\n",
+		(unsigned long long)ks->no_target,
+		(unsigned long long)ks->stale);
+	fflush(f);
+}
+
+/* --- JSON --- */
+
+static void json_lat(struct jw *w, const char *key, bool ok, __u64 v)
+{
+	if (ok)
+		jw_u64(w, key, v);
+	else
+		jw_null(w, key);
+}
+
+static void json_stages(struct jw *w, const struct host_report *r, int state)
+{
+	const struct host_agg *a = r->agg;
+	int s;
+
+	jw_arr(w, "stages");
+	for (s = 0; s <= KS_TOTAL; s++) {
+		const struct hist *h = &a->st[state][s];
+		int kind = stage_kind(r, state, s);
+		bool data = kind == ROW_DATA;
+
+		jw_obj(w, NULL);
+		jw_str(w, "name", kick_stage_name(s));
+		jw_bool(w, "observable", kind == ROW_DATA || kind == ROW_EMPTY);
+		jw_u64(w, "count", data || kind == ROW_EMPTY ? a->seen[state][s] : 0);
+		json_lat(w, "p50_ns", data, hist_percentile(h, 50));
+		json_lat(w, "p99_ns", data, hist_percentile(h, 99));
+		json_lat(w, "mean_ns", data, hist_mean(h));
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void json_by_state(struct jw *w, const struct host_report *r)
+{
+	int st;
+
+	jw_obj(w, "by_target_state");
+	for (st = 0; st < TS_MAX; st++) {
+		jw_obj(w, kick_state_name(st));
+		jw_u64(w, "count", r->agg->seen[st][KS_ICR]);
+		json_stages(w, r, st);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+}
+
+static void json_numa(struct jw *w, const struct host_agg *a)
+{
+	int n;
+
+	jw_obj(w, "by_numa");
+	for (n = HN_SAME; n <= HN_CROSS; n++) {
+		const struct hist *h = &a->numa_total[n];
+
+		jw_obj(w, numa_names[n]);
+		jw_u64(w, "count", h->count);
+		json_lat(w, "total_p50_ns", h->count, hist_percentile(h, 50));
+		json_lat(w, "total_p99_ns", h->count, hist_percentile(h, 99));
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+}
+
+static void json_vms(struct jw *w, const struct kick *k)
+{
+	size_t i;
+	int n;
+
+	jw_arr(w, "vms");
+	for (i = 0; i < kick_nr_vcpus(k); i++) {
+		n = vm_vcpus(k, i);
+		if (!n)
+			continue;
+		jw_obj(w, NULL);
+		jw_u64(w, "pid", kick_vcpu_at(k, i)->pid);
+		jw_u64(w, "vcpus", n);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void json_per_vcpu(struct jw *w, const struct kick *k)
+{
+	size_t i;
+
+	jw_arr(w, "per_vcpu");
+	for (i = 0; i < kick_nr_vcpus(k); i++) {
+		const struct kick_vcpu_info *v = kick_vcpu_at(k, i);
+
+		if (!v->known || !kick_filter_match(k, v->pid, v->vcpu))
+			continue;
+		jw_obj(w, NULL);
+		jw_u64(w, "pid", v->pid);
+		jw_i64(w, "vcpu", v->vcpu);
+		jw_u64(w, "halts", v->halt.halts);
+		jw_u64(w, "polled", v->halt.polled);
+		jw_u64(w, "blocked", v->halt.blocked);
+		jw_u64(w, "grow", v->halt.grow);
+		jw_u64(w, "shrink", v->halt.shrink);
+		jw_u64(w, "poll_window_ns", v->halt.poll_window_ns);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void json_halt(struct jw *w, const struct kick *k)
+{
+	const struct kick_halt *h = kick_halt_total(k);
+	const struct hist *hh = kick_halt_hist(k);
+
+	jw_obj(w, "halt");
+	jw_u64(w, "halts", h->halts);
+	jw_u64(w, "polled", h->polled);
+	jw_u64(w, "blocked", h->blocked);
+	jw_u64(w, "invalid", h->invalid);
+	jw_u64(w, "poll_ns", h->poll_ns);
+	jw_u64(w, "wait_ns", h->wait_ns);	/* blocked halts whole, poll phase included */
+	jw_u64(w, "grow", h->grow);
+	jw_u64(w, "shrink", h->shrink);
+	json_lat(w, "p50_ns", hh->count, hist_percentile(hh, 50));
+	json_lat(w, "p99_ns", hh->count, hist_percentile(hh, 99));
+	json_per_vcpu(w, k);
+	jw_obj_end(w);
+}
+
+static void json_exits(struct jw *w, const struct kick *k)
+{
+	bool timed = kick_entries_seen(k);
+	char name[48];
+	__u64 total;
+	size_t i, n;
+	struct kick_exit *x = sorted_exits(k, &n, &total);
+
+	jw_bool(w, "exits_observable", n > 0);
+	jw_arr(w, "exits");
+	for (i = 0; i < n; i++) {
+		bool ok = timed && x[i].timed;
+
+		jw_obj(w, NULL);
+		jw_str(w, "reason", kick_exit_name(x[i].isa, x[i].reason, name,
+						   sizeof(name)));
+		jw_u64(w, "count", x[i].count);
+		jw_dbl(w, "share", (double)x[i].count / total);
+		json_lat(w, "total_ns", ok, x[i].total_ns);
+		json_lat(w, "mean_ns", ok, ok ? x[i].total_ns / x[i].timed : 0);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	free(x);
+}
+
+static void host_json(FILE *f, const struct host_report *r)
+{
+	const struct kick_stats *ks = kick_get_stats(r->kick);
+	struct jw w;
+	size_t i;
+
+	jw_init(&w, f);
+	jw_obj(&w, NULL);
+	jw_str(&w, "mode", "host");
+	jw_dbl(&w, "duration_s", r->duration_s);
+	jw_obj(&w, "hooks");
+	for (i = 0; i < (size_t)r->nr_hooks; i++)
+		jw_str(&w, r->hooks[i].role, r->hooks[i].desc);
+	jw_obj_end(&w);
+	jw_obj(&w, "lost");
+	for (i = 0; i < ARRAY_SIZE(lost_names); i++)
+		jw_u64(&w, lost_names[i].key, r->lost[lost_names[i].stat]);
+	jw_u64(&w, "recursion_misses", r->misses);
+	jw_u64(&w, "ipis_without_target", ks->no_target);
+	jw_u64(&w, "out_of_order_events", ks->stale);
+	jw_obj_end(&w);
+	jw_u64(&w, "ipis", r->agg->ipis);
+	json_vms(&w, r->kick);
+	json_stages(&w, r, TS_MAX);
+	json_by_state(&w, r);
+	json_numa(&w, r->agg);
+	json_halt(&w, r->kick);
+	json_exits(&w, r->kick);
+	jw_obj_end(&w);
+	jw_done(&w);
+}
+
+/* --- the report object --- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int copy_hooks(struct host_report *r, const struct hook_desc_pair *h,
+		      int n)
+{
+	int i;
+
+	r->hooks = calloc(n > 0 ? n : 1, sizeof(*r->hooks));
+	if (!r->hooks)
+		return -ENOMEM;
+	r->nr_hooks = n;
+	for (i = 0; i < n; i++) {
+		r->hooks[i].role = dup_or_null(h[i].role);
+		r->hooks[i].desc = dup_or_null(h[i].desc);
+		if ((h[i].role && !r->hooks[i].role) ||
+		    (h[i].desc && !r->hooks[i].desc))
+			return -ENOMEM;
+		if (h[i].role && !strcmp(h[i].role, "vm_exit") && h[i].desc)
+			r->exit_hooked = true;
+	}
+	return 0;
+}
+
+struct host_report *host_report_new(const struct topology *topo,
+				    const bool hooked[KS_MAX],
+				    const struct hook_desc_pair *hooks,
+				    int nr_hooks)
+{
+	struct host_report *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->agg = host_agg_new(topo);
+	if (hooked)
+		memcpy(r->hooked, hooked, sizeof(r->hooked));
+	if (!r->agg || copy_hooks(r, hooks, nr_hooks)) {
+		host_report_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void host_report_free(struct host_report *r)
+{
+	int i;
+
+	if (!r)
+		return;
+	for (i = 0; r->hooks && i < r->nr_hooks; i++) {
+		free((char *)r->hooks[i].role);
+		free((char *)r->hooks[i].desc);
+	}
+	free(r->hooks);
+	host_agg_free(r->agg);
+	free(r);
+}
+
+void host_report_set_view(struct host_report *r, bool vcpu_kick, bool halt)
+{
+	r->kick_detail = vcpu_kick;
+	r->halt_detail = halt;
+}
+
+void host_report_add(struct host_report *r, const struct kick_result *res)
+{
+	host_agg_add(r->agg, res);
+}
+
+void host_report_reset(struct host_report *r)
+{
+	host_agg_reset(r->agg);
+}
+
+void host_report_print(struct host_report *r, const struct kick *k,
+		       double duration_s, const __u64 lost[HS_MAX],
+		       __u64 recursion_misses, bool json, FILE *f)
+{
+	r->kick = k;
+	r->duration_s = duration_s;
+	if (lost)
+		memcpy(r->lost, lost, sizeof(r->lost));
+	else
+		memset(r->lost, 0, sizeof(r->lost));
+	r->misses = recursion_misses;
+	if (json)
+		host_json(f, r);
+	else
+		host_text(f, r);
+}
+
+const struct host_agg *host_report_agg(const struct host_report *r)
+{
+	return r->agg;
+}
