@@ -81,7 +81,11 @@ struct host {
 	struct host_report *rep;
 	__u64 prev[HS_MAX];
 	__u64 prev_misses;
+	__u32 scanned[64];	/* VM processes scanned on their first event */
+	int nr_scanned;
 };
+
+static void found_vcpu(pid_t pid, pid_t tid, int vcpu, void *ctx);
 
 static __u64 ktime_now(void)
 {
@@ -91,12 +95,29 @@ static __u64 ktime_now(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Name the vCPU threads of a VM at its first event: a short-lived VM may
+ * come and go between two periodic scans. */
+static void scan_new_vm(struct host *h, __u32 pid)
+{
+	int i;
+
+	for (i = 0; i < h->nr_scanned; i++)
+		if (h->scanned[i] == pid)
+			return;
+	if (h->nr_scanned < 64)
+		h->scanned[h->nr_scanned++] = pid;
+	vcpu_scan("/proc", pid, found_vcpu, h);
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct host *h = ctx;
+	const struct host_event *e = data;
 
-	if (size >= sizeof(struct host_event))
-		kick_event(h->kick, data);
+	if (size < sizeof(*e))
+		return 0;
+	scan_new_vm(h, e->pid);
+	kick_event(h->kick, e);
 	return 0;
 }
 

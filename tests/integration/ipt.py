@@ -2,6 +2,7 @@
 the real kernel, and read independent evidence (/proc/interrupts, bpftool)."""
 import json
 import os
+import select
 import signal
 import subprocess
 import time
@@ -79,29 +80,39 @@ class Tracer:
     """ipitrace running in the background until stop()."""
 
     def __init__(self, args):
+        self.json = "-j" in args or "--json" in args
         self.proc = subprocess.Popen([IPITRACE] + args,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
+        self.head = ""
 
     def wait_attached(self, timeout=20):
+        """ipitrace prints its banner once every hook is attached: on
+        stderr with -j, else on stdout."""
+        stream = self.proc.stderr if self.json else self.proc.stdout
         deadline = time.monotonic() + timeout
+        line = ""
         while time.monotonic() < deadline:
+            ready, _, _ = select.select([stream], [], [], 0.2)
+            if ready:
+                line = stream.readline()
+                if not line:
+                    break
+                if "Hit Ctrl-C" in line:
+                    if not self.json:
+                        self.head = line
+                    return
             if self.proc.poll() is not None:
-                raise AssertionError("ipitrace exited early: %s"
-                                     % self.proc.stderr.read())
-            if any(n.startswith(("tp_btf_call_sin", "raw_tp_call_sin"))
-                   for n in bpf_prog_names()):
-                time.sleep(0.2)
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise AssertionError("ipitrace did not attach within %ds" % timeout)
+                break
+        rc, out, err = self.stop()
+        raise AssertionError("ipitrace did not attach (rc %s): %s %s"
+                             % (rc, line, err))
 
     def stop(self, sig=signal.SIGINT, timeout=30):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         out, err = self.proc.communicate(timeout=timeout)
-        return self.proc.returncode, out, err
+        return self.proc.returncode, self.head + out, err
 
 
 def ipiload(*args):

@@ -408,7 +408,7 @@ static int acked(struct vm *vm, unsigned long n)
 
 static int wait_ack(struct vm *vm, unsigned long n)
 {
-	uint64_t deadline = now_ns() + 2000000000ULL;
+	uint64_t deadline = now_ns() + 10000000000ULL;
 
 	while (!acked(vm, n)) {
 		if (vm->vcpu[1].finished || now_ns() > deadline) {

@@ -1,0 +1,104 @@
+"""ipitrace --host around a real VM built with the KVM API (build/ipivm):
+vCPU0 sends N IPIs to halted vCPU1. Checked against the VM's own counts
+and round-trip times."""
+import json
+import os
+
+from ipt import BUILD, NoLeftovers, Skip, Tracer, run
+
+N_IPIS = 200
+STAGES = ["icr_write", "accept", "kick", "wakeup", "on_cpu", "halt_end",
+          "vm_entry", "total"]
+
+
+def need_kvm():
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        raise Skip("no /dev/kvm")
+
+
+def run_vm(*args):
+    r = run([os.path.join(BUILD, "ipivm"), "--json"] + list(args),
+            timeout=120)
+    assert r.returncode == 0, "ipivm failed: %s %s" % (r.stdout, r.stderr)
+    return json.loads(r.stdout)
+
+
+def traced_vm(tracer_args, vm_args):
+    clean = NoLeftovers()
+    t = Tracer(["--host", "-j"] + tracer_args)
+    t.wait_attached()
+    vm = run_vm(*vm_args)
+    rc, out, err = t.stop()
+    assert rc == 0, "ipitrace exited %d: %s" % (rc, err)
+    clean.check()
+    return json.loads(out), vm
+
+
+def stage(doc, name, stages=None):
+    return next(s for s in (stages or doc["stages"]) if s["name"] == name)
+
+
+def test_vcpu_kick_follows_every_ipi():
+    need_kvm()
+    doc, vm = traced_vm(["--vcpu-kick"], ["--ipis", str(N_IPIS)])
+    assert vm["ipis_sent"] == vm["ipis_received"] == N_IPIS
+
+    for key in ("mode", "duration_s", "hooks", "lost", "ipis", "vms",
+                "stages", "by_target_state"):
+        assert key in doc, "JSON lacks %r" % key
+    assert doc["mode"] == "host"
+    assert all(v == 0 for v in doc["lost"].values()), doc["lost"]
+    # Exactly the VM's IPIs, attributed to that VM and its two vCPUs.
+    assert doc["ipis"] == N_IPIS, (doc["ipis"], N_IPIS)
+    assert {"pid": vm["pid"], "vcpus": 2} in doc["vms"], doc["vms"]
+    assert [s["name"] for s in doc["stages"]] == STAGES
+
+    for s in doc["stages"]:
+        if not s["observable"]:
+            # never a fake zero
+            assert s["count"] == 0 and s["p50_ns"] is None, s
+    # The halt end is observed for every IPI to a halted vCPU1.
+    halt_end = stage(doc, "halt_end")
+    assert halt_end["observable"]
+    states = doc["by_target_state"]
+    halted = sum(states[k]["count"] for k in ("blocked", "polling")
+                 if k in states)
+    assert halted >= N_IPIS - 2, states
+    # ICR write -> halt end happens inside the VM's own round trip.
+    total = stage(doc, "total")
+    vm_rtt = min(vm["long"]["rtt_p50_ns"], vm["short"]["rtt_p50_ns"])
+    print("  ipivm: %d IPIs, rtt p50 long %d ns short %d ns; ipitrace: "
+          "%d IPIs, total p50 %d ns, halt_end delta p50 %s ns, states %s"
+          % (vm["ipis_sent"], vm["long"]["rtt_p50_ns"],
+             vm["short"]["rtt_p50_ns"], doc["ipis"], total["p50_ns"],
+             halt_end["p50_ns"], {k: v["count"] for k, v in states.items()}))
+    assert 0 < total["p50_ns"] < vm_rtt, (total["p50_ns"], vm_rtt)
+
+
+def test_halt_counts_match_the_vm():
+    need_kvm()
+    doc, vm = traced_vm(["--halt"], ["--ipis", str(N_IPIS),
+                                      "--long-every", "0"])
+    halt = doc["halt"]
+    vcpu1 = [v for v in halt["per_vcpu"]
+             if v["pid"] == vm["pid"] and v["vcpu"] == 1]
+    assert len(vcpu1) == 1, halt["per_vcpu"]
+    v = vcpu1[0]
+    print("  ipivm: vCPU1 halted %d times; ipitrace: halts %d, polled %d, "
+          "blocked %d, poll window grow %d shrink %d"
+          % (vm["vcpu1_halts"], v["halts"], v["polled"], v["blocked"],
+             v["grow"], v["shrink"]))
+    # Every HLT of vCPU1 ends in exactly one kvm_vcpu_wakeup.
+    assert v["halts"] == vm["vcpu1_halts"], (v, vm["vcpu1_halts"])
+    assert v["polled"] + v["blocked"] == v["halts"], v
+    assert halt["halts"] >= v["halts"]
+
+
+def test_host_list_hooks():
+    r = run([os.path.join(BUILD, "..", "ipitrace"), "--host", "--list-hooks"])
+    assert r.returncode == 0, r.stderr
+    rows = {ln.split()[0]: ln for ln in r.stdout.splitlines()[1:]}
+    for role in ("icr_write", "halt_end", "kick", "vm_entry"):
+        assert role in rows, rows.keys()
+    if os.path.isdir("/sys/kernel/tracing/events/kvm/kvm_apic_ipi"):
+        assert "kvm/kvm_apic_ipi" in rows["icr_write"]
