@@ -3,6 +3,7 @@
 #   make          build ipitrace (and test tools)
 #   make run      install missing packages, build, trace IPIs for 10 s
 #   make check    install missing packages, build, run every test
+#   make bench    overhead benchmark (results/overhead.md)
 #   make vmlinux  regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF
 
 ARCH      ?= x86
@@ -33,11 +34,11 @@ TOOL_BINS := $(patsubst tests/workload/%.c,$(BUILD)/%,$(TOOL_SRCS))
 # Debian packages the build and the tests need; `make deps` installs the
 # missing ones (apt-get update once, then apt-get install).
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	     libcmocka-dev python3 bpftrace
+	     libcmocka-dev python3 bpftrace linux-perf
 DEPS_PKGS += $(EXTRA_DEPS_PKGS)
 DEPS_PKGS += qemu-system-x86 busybox-static xz-utils zstd cpio
 
-.PHONY: all deps run check unit integration clean vmlinux tools static
+.PHONY: all deps run check unit integration clean vmlinux tools bench static
 all: $(SKELS) $(OUTPUT) tools
 
 # skeletons and BPF objects are wanted outputs, not intermediates
@@ -109,5 +110,11 @@ clean:
 # QEMU TCG guests (bookworm 6.1, bookworm-backports 6.12; 4 vCPUs, 2 NUMA
 # nodes): kernels are cached in $(or $(IPT_QEMU_CACHE),/var/cache/ipitrace-qemu)
 .PHONY: qemu-check
-qemu-check: deps
+qemu-check: deps static
 	@tests/qemu/test-qemu.sh
+
+# Overhead benchmark: ipitrace vs no tracer, bpftrace, perf and an empty-
+# program floor; prints figures (results/overhead.{md,json}), never gates on timing.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@python3 tests/bench/overhead.py

@@ -14,6 +14,7 @@
 #include <bpf/bpf_core_read.h>
 #include "ipitrace.h"
 #include "ipi_pair.h"
+#include "ipt_hist.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -25,6 +26,7 @@ const volatile __u64 stale_ns = 1000000000ULL;
 const volatile __u64 rb_wakeup_bytes = 1 << 21;
 const volatile __u32 nr_cpus = IPT_MAX_CPUS;
 const volatile bool csd_pairing = true;
+const volatile bool aggregate;		/* histograms in the kernel, no records */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -59,6 +61,28 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* Aggregate mode (sized by the loader; 1 entry otherwise). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IPT_AGG_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ipt_hist_val);
+} agg_hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IPT_MAX_CPUS);
+	__type(key, __u32);
+	__type(value, __s32);
+} cpu_node SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ipt_pair_val);
+} pair_agg SEC(".maps");
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -85,6 +109,38 @@ static __always_inline void emit(const struct ipi_event *src)
 		stat_inc(ST_RB_WAKEUP);
 	}
 	bpf_ringbuf_submit(e, flags);
+}
+
+static __always_inline __u32 numa_class(__u32 a, __u32 b)
+{
+	__s32 *na, *nb;
+
+	if (a == b)
+		return IPT_NUMA_SAME;
+	na = bpf_map_lookup_elem(&cpu_node, &a);
+	nb = bpf_map_lookup_elem(&cpu_node, &b);
+	if (!na || !nb || *na < 0 || *nb < 0)
+		return IPT_NUMA_UNKNOWN;
+	return *na == *nb ? IPT_NUMA_SAME : IPT_NUMA_CROSS;
+}
+
+/* kind IPI_KIND_MAX: a CSD */
+static __always_inline void agg_add(__u32 src, __u32 dst, int kind, __u64 lat)
+{
+	__u32 idx = numa_class(src, dst) * IPT_AGG_KINDS + kind;
+	struct ipt_hist_val *h = bpf_map_lookup_elem(&agg_hist, &idx);
+	struct ipt_pair_val *p;
+
+	if (h)
+		ipt_hist_add(h, lat);
+	if (kind >= IPI_KIND_MAX || src >= nr_cpus || dst >= nr_cpus)
+		return;
+	idx = src * nr_cpus + dst;
+	p = bpf_map_lookup_elem(&pair_agg, &idx);
+	if (!p)
+		return;
+	__sync_fetch_and_add(&p->count[kind], 1);
+	__sync_fetch_and_add(&p->sum_ns, lat);
 }
 
 static __always_inline struct ipi_pending *slot_of(__u32 cpu, int kind)
@@ -204,6 +260,10 @@ static __always_inline int on_entry(int kind)
 	if (e.flags & IPT_F_TRACER)
 		return 0;
 	stat_inc(ST_HANDLED);
+	if (aggregate) {
+		agg_add(e.src_cpu, cpu, kind, e.lat_ns);
+		return 0;
+	}
 	e.type = REC_IPI;
 	e.kind = kind;
 	e.dst_cpu = cpu;
@@ -261,7 +321,10 @@ static __always_inline int on_csd_entry(__u64 func, __u64 csd)
 	if (e.src_cpu == e.dst_cpu)
 		e.flags |= IPT_F_SELF;
 	bpf_map_delete_elem(&csds, &csd);
-	emit(&e);
+	if (aggregate)
+		agg_add(e.src_cpu, e.dst_cpu, IPI_KIND_MAX, e.lat_ns);
+	else
+		emit(&e);
 	return 0;
 }
 

@@ -15,6 +15,20 @@ enum ipi_kind {
 	IPI_KIND_MAX,
 };
 
+/* NUMA class of a (source, target) pair */
+enum ipt_numa { IPT_NUMA_SAME, IPT_NUMA_CROSS, IPT_NUMA_UNKNOWN, IPT_NUMA_MAX };
+
+/* Aggregate mode: per-CPU histograms indexed numa * IPT_AGG_KINDS + kind,
+ * where kind IPI_KIND_MAX stands for CSD queue -> function latency. */
+#define IPT_AGG_KINDS		(IPI_KIND_MAX + 1)
+#define IPT_AGG_SLOTS		(IPT_NUMA_MAX * IPT_AGG_KINDS)
+
+/* Aggregate mode: per (source, target) CPU pair. */
+struct ipt_pair_val {
+	__u64 count[IPI_KIND_MAX];
+	__u64 sum_ns;
+};
+
 enum ipt_record_type {
 	REC_IPI = 1,		/* one IPI: send -> handler entry on the target */
 	REC_CSD = 2,		/* one CSD: queue -> function entry */

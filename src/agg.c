@@ -231,3 +231,51 @@ size_t agg_top_callers(const struct agg *a, struct caller_stat *out,
 	free(all);
 	return n;
 }
+
+/* kind IPI_KIND_MAX: the CSD histogram */
+void agg_set_class(struct agg *a, int numa, int kind, const struct hist *h)
+{
+	if (numa < 0 || numa >= NUMA_MAX || kind < 0 || kind > IPI_KIND_MAX)
+		return;
+	if (kind == IPI_KIND_MAX)
+		a->csd[numa] = *h;
+	else
+		a->ipi[numa][kind] = *h;
+}
+
+void agg_set_pair(struct agg *a, int src, int dst, const __u64 *kind_counts,
+		  __u64 sum_ns)
+{
+	struct hist **h;
+	__u64 n = 0;
+	int k;
+
+	if (src < 0 || dst < 0 || src >= a->nr_cpus || dst >= a->nr_cpus)
+		return;
+	for (k = 0; k < IPI_KIND_MAX; k++) {
+		a->pair_kinds[(src * a->nr_cpus + dst) * IPI_KIND_MAX + k] =
+			kind_counts[k];
+		n += kind_counts[k];
+	}
+	h = &a->pairs[src * a->nr_cpus + dst];
+	if (!n) {
+		free(*h);
+		*h = NULL;
+		return;
+	}
+	if (!*h)
+		*h = calloc(1, sizeof(**h));
+	if (!*h)
+		return;
+	hist_reset(*h);
+	(*h)->count = n;
+	(*h)->sum = sum_ns;
+	a->pairs_mean_only = true;
+}
+
+__u64 agg_pair_mean(const struct agg *a, int src, int dst)
+{
+	const struct hist *h = agg_pair(a, src, dst);
+
+	return h ? hist_mean(h) : 0;
+}

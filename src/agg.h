@@ -4,13 +4,19 @@
 #ifndef __IPT_AGG_H
 #define __IPT_AGG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include "ipitrace.h"
 #include "hist.h"
 #include "topology.h"
 
-enum numa_class { NUMA_SAME, NUMA_CROSS, NUMA_UNKNOWN, NUMA_MAX };
+enum numa_class {
+	NUMA_SAME = IPT_NUMA_SAME,
+	NUMA_CROSS = IPT_NUMA_CROSS,
+	NUMA_UNKNOWN = IPT_NUMA_UNKNOWN,
+	NUMA_MAX = IPT_NUMA_MAX,
+};
 
 struct caller_stat {
 	__u64 callsite;
@@ -35,6 +41,7 @@ struct agg {
 	__u64 records;
 	__u64 coalesced;
 	__u64 out_of_range;		/* records with a CPU id >= nr_cpus */
+	bool pairs_mean_only;		/* aggregate mode: pair counts and sums only */
 };
 
 const char *ipi_kind_name(int kind);
@@ -47,6 +54,12 @@ int agg_numa_class(const struct agg *a, __u32 src, __u32 dst);
 const struct hist *agg_pair(const struct agg *a, int src, int dst);
 __u64 agg_pair_kind(const struct agg *a, int src, int dst, int kind);
 /* callers sorted by count, descending; returns how many (<= max) */
+/* Aggregate mode: histograms and pair totals read from the kernel. */
+void agg_set_class(struct agg *a, int numa, int kind, const struct hist *h);
+void agg_set_pair(struct agg *a, int src, int dst, const __u64 *kind_counts,
+		  __u64 sum_ns);
+/* mean latency of a pair, 0 if none */
+__u64 agg_pair_mean(const struct agg *a, int src, int dst);
 size_t agg_top_callers(const struct agg *a, struct caller_stat *out,
 		       size_t max);
 

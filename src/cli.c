@@ -22,6 +22,8 @@ static const char usage_text[] =
 "  -i, --interval SEC     print a report every SEC seconds\n"
 "  -c, --count N          stop after N interval reports\n"
 "  -j, --json             print JSON instead of text\n"
+"  -a, --aggregate        in-kernel histograms, no per-IPI records (lowest\n"
+"                         overhead; no --callers, pairs show count and mean)\n"
 "  -C, --cpu-pairs        source x target CPU matrix (count and median)\n"
 "      --callers[=N]      top N send callsites and functions (default 10)\n"
 "      --list-hooks       print the hook chosen for each role and exit\n"
@@ -57,6 +59,7 @@ static const struct option long_opts[] = {
 	{ "interval", required_argument, NULL, 'i' },
 	{ "count", required_argument, NULL, 'c' },
 	{ "json", no_argument, NULL, 'j' },
+	{ "aggregate", no_argument, NULL, 'a' },
 	{ "cpu-pairs", no_argument, NULL, 'C' },
 	{ "callers", optional_argument, NULL, OPT_CALLERS },
 	{ "list-hooks", no_argument, NULL, OPT_LIST_HOOKS },
@@ -105,7 +108,7 @@ int parse_long(const char *s, long min, long max, long *out)
 	return 0;
 }
 
-#define SHORT_OPTS ":d:i:c:jCp:vh"
+#define SHORT_OPTS ":d:i:c:jaCp:vh"
 #define BAD(...) do { snprintf(err, len, __VA_ARGS__); return -1; } while (0)
 
 int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
@@ -140,6 +143,9 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 			break;
 		case 'j':
 			o->json = true;
+			break;
+		case 'a':
+			o->aggregate = true;
 			break;
 		case 'C':
 			o->cpu_pairs = true;
@@ -206,6 +212,10 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 		BAD("unexpected argument '%s'", argv[optind]);
 	if (!o->mode)
 		BAD("choose a mode: --guest, --host or bench (see --help)");
+	if (o->aggregate && o->callers)
+		BAD("--callers needs per-IPI records: drop --aggregate");
+	if (o->aggregate && o->mode == MODE_HOST)
+		BAD("--aggregate is a guest-mode option");
 	if (o->count && !o->interval)
 		BAD("--count needs --interval");
 	if (o->mode == MODE_GUEST && (o->vcpu_kick || o->halt || o->pid >= 0 ||

@@ -14,6 +14,7 @@ struct ipt_opts {
 	double interval;	/* seconds, 0: one report at the end */
 	long count;		/* number of interval reports, 0: unlimited */
 	bool json;
+	bool aggregate;	/* histograms in the kernel, no per-IPI records */
 	bool cpu_pairs;
 	int callers;		/* top N callers, 0: off */
 	bool list_hooks;

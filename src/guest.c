@@ -11,6 +11,7 @@
 #include "ipi_guest.skel.h"
 #include "agg.h"
 #include "guest.h"
+#include "kagg.h"
 #include "ksyms.h"
 #include "loader.h"
 #include "output.h"
@@ -66,6 +67,8 @@ struct guest {
 	int nr_cpus;
 	__u64 prev[ST_MAX];
 	__u64 prev_misses;
+	struct kagg_snap snap[2];	/* aggregate mode: current, previous */
+	bool have_snap;
 };
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -104,6 +107,24 @@ static __u64 sym_or_none(const struct ksyms *ks, const char *name)
 	return a ? a : ~0ULL;
 }
 
+/* The node of every CPU, for the in-kernel NUMA split (aggregate mode). */
+static int fill_cpu_nodes(struct guest *g)
+{
+	int fd = bpf_map__fd(g->skel->maps.cpu_node);
+	__u32 cpu;
+
+	for (cpu = 0; cpu < (__u32)g->nr_cpus; cpu++) {
+		__s32 node = topology_node_of(&g->topo, cpu);
+
+		if (bpf_map_update_elem(fd, &cpu, &node, BPF_ANY)) {
+			fprintf(stderr, "ipitrace: cannot set up the CPU map: %s\n",
+				strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int open_and_load(struct guest *g)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = g->o->btf);
@@ -125,6 +146,13 @@ static int open_and_load(struct guest *g)
 	s->rodata->stale_ns = (__u64)g->o->stale_ms * 1000000ULL;
 	s->rodata->nr_cpus = g->nr_cpus;
 	s->rodata->csd_pairing = !g->o->no_csd;
+	s->rodata->aggregate = g->o->aggregate;
+	if (g->o->aggregate) {
+		/* no records: a small ring; a pair matrix for this machine */
+		bpf_map__set_max_entries(s->maps.events, 1 << 16);
+		bpf_map__set_max_entries(s->maps.pair_agg,
+					 g->nr_cpus * g->nr_cpus);
+	}
 	s->rodata->rb_wakeup_bytes = bpf_map__max_entries(s->maps.events) / 2;
 	err = hooks_apply(g->roles, guest_nr_roles, s->obj);
 	if (!err)
@@ -134,7 +162,22 @@ static int open_and_load(struct guest *g)
 			strerror(-err));
 		return -1;
 	}
-	return 0;
+	return fill_cpu_nodes(g);
+}
+
+/* Aggregate mode: this interval = kernel totals now - at the last report. */
+static void read_kernel_agg(struct guest *g)
+{
+	struct kagg_snap tmp;
+
+	if (kagg_read(&g->snap[0], bpf_map__fd(g->skel->maps.agg_hist),
+		      bpf_map__fd(g->skel->maps.pair_agg)))
+		fprintf(stderr, "ipitrace: cannot read the in-kernel histograms\n");
+	kagg_fill(&g->agg, &g->snap[0], g->have_snap ? &g->snap[1] : NULL);
+	tmp = g->snap[1];
+	g->snap[1] = g->snap[0];
+	g->snap[0] = tmp;
+	g->have_snap = true;
 }
 
 static void report(struct guest *g, double span)
@@ -152,6 +195,8 @@ static void report(struct guest *g, double span)
 	int i;
 
 	ring_buffer__consume(g->rb);
+	if (g->o->aggregate)
+		read_kernel_agg(g);
 	read_percpu_counters(bpf_map__fd(g->skel->maps.stats), ST_MAX, cur);
 	misses = prog_recursion_misses(g->skel->obj);
 	for (i = 0; i < ST_MAX; i++)
@@ -197,6 +242,8 @@ static void cleanup(struct guest *g)
 	ring_buffer__free(g->rb);
 	ipi_guest_bpf__destroy(g->skel);
 	agg_free(&g->agg);
+	kagg_snap_free(&g->snap[0]);
+	kagg_snap_free(&g->snap[1]);
 	ksyms_free(g->ksyms);
 	topology_free(&g->topo);
 }
@@ -221,7 +268,9 @@ static int setup(struct guest *g)
 		return -1;
 	if (g->o->list_hooks)
 		return 0;
-	if (agg_init(&g->agg, &g->topo, g->nr_cpus)) {
+	if (agg_init(&g->agg, &g->topo, g->nr_cpus) ||
+	    (g->o->aggregate && (kagg_snap_init(&g->snap[0], g->nr_cpus) ||
+				 kagg_snap_init(&g->snap[1], g->nr_cpus)))) {
 		fprintf(stderr, "ipitrace: out of memory\n");
 		return -1;
 	}

@@ -2,6 +2,9 @@
 #include <string.h>
 #include "hist.h"
 
+_Static_assert(sizeof(struct hist) == sizeof(struct ipt_hist_val),
+	       "struct hist and the BPF histogram value must match");
+
 static int ilog2(uint64_t v)
 {
 	return 63 - __builtin_clzll(v);
@@ -9,13 +12,7 @@ static int ilog2(uint64_t v)
 
 int hist_slot(uint64_t v)
 {
-	int e;
-
-	if (v < HIST_SUB)
-		return (int)v;
-	e = ilog2(v);
-	return (e - HIST_SUB_BITS + 1) * HIST_SUB +
-	       (int)((v >> (e - HIST_SUB_BITS)) & (HIST_SUB - 1));
+	return ipt_hist_slot(v);
 }
 
 uint64_t hist_slot_lo(int slot)
@@ -62,6 +59,39 @@ void hist_merge(struct hist *dst, const struct hist *src)
 		dst->max = src->max;
 	dst->count += src->count;
 	dst->sum += src->sum;
+}
+
+void hist_merge_val(struct hist *dst, const struct ipt_hist_val *v)
+{
+	struct hist h;
+
+	memcpy(&h, v, sizeof(h));
+	hist_merge(dst, &h);
+}
+
+void hist_delta(struct hist *dst, const struct hist *a, const struct hist *b)
+{
+	int i;
+
+	for (i = 0; i < HIST_SLOTS; i++)
+		dst->slots[i] = a->slots[i] - b->slots[i];
+	dst->count = a->count - b->count;
+	dst->sum = a->sum - b->sum;
+	/* the exact extremes of the interval are unknown: bound them by the
+	 * non-empty slots, clamped to the running min/max */
+	dst->min = dst->max = 0;
+	for (i = 0; i < HIST_SLOTS && dst->count; i++) {
+		if (dst->slots[i]) {
+			dst->min = hist_slot_lo(i) > a->min ? hist_slot_lo(i) : a->min;
+			break;
+		}
+	}
+	for (i = HIST_SLOTS - 1; i >= 0 && dst->count; i--) {
+		if (dst->slots[i]) {
+			dst->max = hist_slot_hi(i) < a->max ? hist_slot_hi(i) : a->max;
+			break;
+		}
+	}
 }
 
 void hist_reset(struct hist *h)

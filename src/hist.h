@@ -8,10 +8,13 @@
 #define __IPT_HIST_H
 
 #include <stdint.h>
+#include <linux/types.h>
 
-#define HIST_SUB_BITS	3
-#define HIST_SUB	(1 << HIST_SUB_BITS)
-#define HIST_SLOTS	(64 * HIST_SUB)
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+#include "ipt_hist.h"
+
 #define HIST_LOG2	64
 
 struct hist {
@@ -28,6 +31,10 @@ uint64_t hist_slot_hi(int slot);
 void hist_add(struct hist *h, uint64_t v);
 void hist_merge(struct hist *dst, const struct hist *src);
 void hist_reset(struct hist *h);
+/* dst = a - b (a later snapshot of the same counters as b); min/max of a */
+void hist_delta(struct hist *dst, const struct hist *a, const struct hist *b);
+/* add an in-kernel per-CPU value */
+void hist_merge_val(struct hist *dst, const struct ipt_hist_val *v);
 /* p in [0, 100]; 0 for an empty histogram */
 uint64_t hist_percentile(const struct hist *h, double p);
 uint64_t hist_mean(const struct hist *h);

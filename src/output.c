@@ -137,7 +137,8 @@ static void text_pairs(FILE *f, const struct agg *a)
 	char buf[32];
 	int s, d;
 
-	fprintf(f, "\nCPU pairs (count / median), rows: source, columns: target\n");
+	fprintf(f, "\nCPU pairs (count / %s), rows: source, columns: target\n",
+		a->pairs_mean_only ? "mean" : "median");
 	fprintf(f, "%8s", "src\\dst");
 	for (d = 0; d < a->nr_cpus; d++)
 		fprintf(f, " %16d", d);
@@ -153,7 +154,8 @@ static void text_pairs(FILE *f, const struct agg *a)
 			}
 			snprintf(buf, sizeof(buf), "%llu/",
 				 (unsigned long long)h->count);
-			fmt_ns(hist_percentile(h, 50), buf + strlen(buf),
+			fmt_ns(a->pairs_mean_only ? hist_mean(h) :
+			       hist_percentile(h, 50), buf + strlen(buf),
 			       sizeof(buf) - strlen(buf));
 			fprintf(f, " %16s", buf);
 		}
@@ -314,7 +316,11 @@ static void json_pairs(struct jw *w, const struct agg *a)
 			jw_u64(w, "dst", d);
 			jw_str(w, "numa", numa_class_name(agg_numa_class(a, s, d)));
 			jw_u64(w, "count", h->count);
-			jw_u64(w, "p50_ns", hist_percentile(h, 50));
+			jw_u64(w, "avg_ns", hist_mean(h));
+			if (a->pairs_mean_only)
+				jw_null(w, "p50_ns");
+			else
+				jw_u64(w, "p50_ns", hist_percentile(h, 50));
 			json_pair_kinds(w, a, s, d);
 			jw_obj_end(w);
 		}

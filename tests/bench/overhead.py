@@ -138,7 +138,10 @@ def perf_fds(pid):
 
 def run_workload(count):
     cmd = [IPILOAD, "--src", "0", "--dst", "1", "--count", str(count), "--json"]
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as e:
+        raise BenchError("cannot run ipiload: %s" % e)
     if p.returncode != 0:
         raise BenchError("ipiload failed (rc %d): %s" % (p.returncode, p.stderr.strip()))
     return json.loads(p.stdout.strip().splitlines()[-1])

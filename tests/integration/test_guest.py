@@ -29,9 +29,17 @@ def calls(doc, kind, dst=None):
 
 
 def test_cpuid_ipis_counted_and_timed():
+    check_cpuid_ipis(["--callers=50"])
+
+
+def test_cpuid_ipis_aggregate_mode():
+    check_cpuid_ipis(["--aggregate"])
+
+
+def check_cpuid_ipis(extra):
     need_two_cpus()
     clean = NoLeftovers()
-    t = Tracer(["--guest", "-j", "-C", "--callers=50"])
+    t = Tracer(["--guest", "-j", "-C"] + extra)
     t.wait_attached()
     before = interrupts()["CAL"]
     load = ipiload("--src", "0", "--dst", "1", "--count", str(N_IPIS))
@@ -44,7 +52,14 @@ def test_cpuid_ipis_counted_and_timed():
         assert key in doc, "JSON lacks %r" % key
     assert doc["mode"] == "guest"
     assert doc["hooks"]["send_call_single"], doc["hooks"]
-    assert all(v == 0 for v in doc["lost"].values()), doc["lost"]
+    # Structural losses never happen here. recursion_misses counts hook runs
+    # the kernel skipped because the same program was already running on
+    # that CPU (an interrupt sending an IPI inside a send hook): real, rare,
+    # and reported; allow 1% of the workload.
+    lost = dict(doc["lost"])
+    misses = lost.pop("recursion_misses")
+    assert all(v == 0 for v in lost.values()), doc["lost"]
+    assert misses <= N_IPIS // 100, doc["lost"]
     for c in doc["classes"]:
         for key in CLASS_KEYS:
             assert key in c, "class lacks %r: %s" % (key, c)
@@ -54,9 +69,9 @@ def test_cpuid_ipis_counted_and_timed():
     seen = calls(doc, "call_single")
     to_cpu1 = calls(doc, "call_single", dst=1)
     cal_delta = after[1] - before[1]
-    print("  workload: %d cpuid reads, rtt p50 %d ns; ipitrace: call_single "
+    print("  %s workload: %d cpuid reads, rtt p50 %d ns; ipitrace: call_single "
           "%d, to CPU 1 %d, p50 %d ns; /proc/interrupts CAL delta CPU 1: %d"
-          % (load["count"], load["rtt_p50_ns"], seen, to_cpu1,
+          % (" ".join(extra), load["count"], load["rtt_p50_ns"], seen, to_cpu1,
              max(c["p50_ns"] for c in doc["classes"]
                  if c["kind"] == "call_single"), cal_delta))
     assert load["count"] == N_IPIS
@@ -70,6 +85,9 @@ def test_cpuid_ipis_counted_and_timed():
     assert all(c["min_ns"] > 0 for c in single)
     p50 = max(c["p50_ns"] for c in single)
     assert 0 < p50 < load["rtt_p50_ns"], (p50, load["rtt_p50_ns"])
+    if "callers" not in doc:
+        clean.check()
+        return
     # The workload's own IPIs, picked out by the function they ran.
     cpuid = sum(c["count"] for c in doc["callers"]
                 if c["kind"] == "call_single"

@@ -78,7 +78,8 @@ if [ "$BENCH_IPIS" != 0 ]; then
 	step "ipitrace bench -j --ipis $BENCH_IPIS"
 	echo "== bench"
 	timeout 150 ipitrace bench -j --ipis "$BENCH_IPIS"
-	echo "== bench-rc"; echo "$?"
+	brc=$?
+	echo "== bench-rc"; echo "$brc"
 fi
 step "done"
 echo "== end"

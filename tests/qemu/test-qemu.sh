@@ -21,12 +21,17 @@
 #     ipi/ipi_send_cpu (tp_btf or raw_tp) and csd/csd_queue_cpu; the
 #     --list-hooks output agrees with the traced run
 #   - per driven pair: ipiload's own count == asked; cpu_pairs[].kinds.
-#     call_single in [95% of it, count + 5% + 10] (other pairs are quiet);
-#     numa "same"/"cross" as the VM's topology says, for every traced pair
+#     call_single in [95% of it, count + 10% + 10] (the slack: background
+#     IPIs on the same pair, mostly nohz idle-balance kicks from the busy
+#     sender and remote wakeups, measured up to +8%); numa "same"/"cross" as
+#     the VM's topology says, for every traced pair; with csd tracepoints,
+#     the csd callers naming cpuid_smp_cpuid (the workload's callback) add
+#     up to the cpuid reads done (-1%)
 #   - lost: ring-buffer drops, overwritten pendings, full maps, out-of-range
 #     CPUs all 0; recursion_misses (the kernel skipping a BPF program that
 #     was already running on that CPU, e.g. an interrupt sending an IPI while
-#     the send hook runs: rare, real, reported) <= 0.5% of the driven IPIs
+#     the send hook runs: rare, real, reported; 0-4 per run here) <= 1% of
+#     the driven IPIs
 #   - /proc/interrupts: CAL delta on each target >= 95% of the IPIs driven
 #     to it, and per CPU the traced call IPIs agree with the CAL delta
 #     within 5% + 25

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ipi_floor: the "empty program" floor for the overhead benchmark.
+ *
+ * tp_btf programs on the same hooks ipitrace uses for single-target
+ * function-call IPIs, each doing one atomic add to a global counter and
+ * nothing else. Their run_time_ns / run_cnt (kernel.bpf_stats_enabled) is
+ * the least a BPF program on these hooks can cost on this machine.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+__u64 send_cnt;
+__u64 handler_cnt;
+
+/* Plain ctx signature: the arguments are not read, only the call counted. */
+SEC("tp_btf/ipi_send_cpu")
+int floor_send(__u64 *ctx)
+{
+	(void)ctx;
+	__sync_fetch_and_add(&send_cnt, 1);
+	return 0;
+}
+
+SEC("tp_btf/call_function_single_entry")
+int floor_handler(__u64 *ctx)
+{
+	(void)ctx;
+	__sync_fetch_and_add(&handler_cnt, 1);
+	return 0;
+}

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Aggregate mode: an interval is the difference of two kernel snapshots. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+#include "kagg.h"
+#include "topology.h"
+
+#define IDX(numa, kind) ((numa) * IPT_AGG_KINDS + (kind))
+
+static void test_fill_since_start_and_delta(void **state)
+{
+	struct kagg_snap prev, cur;
+	struct topology t;
+	struct agg a;
+	int i;
+
+	assert_int_equal(topology_parse_map(&t, "0-1:0/2-3:1"), 0);
+	assert_int_equal(agg_init(&a, &t, 4), 0);
+	assert_int_equal(kagg_snap_init(&prev, 4), 0);
+	assert_int_equal(kagg_snap_init(&cur, 4), 0);
+
+	for (i = 0; i < 100; i++)
+		hist_add(&prev.h[IDX(IPT_NUMA_CROSS, IPI_CALL_SINGLE)], 1000);
+	cur.h[IDX(IPT_NUMA_CROSS, IPI_CALL_SINGLE)] =
+		prev.h[IDX(IPT_NUMA_CROSS, IPI_CALL_SINGLE)];
+	for (i = 0; i < 50; i++)
+		hist_add(&cur.h[IDX(IPT_NUMA_CROSS, IPI_CALL_SINGLE)], 64000);
+	hist_add(&cur.h[IDX(IPT_NUMA_SAME, IPI_KIND_MAX)], 5000);	/* a CSD */
+	prev.pairs[0 * 4 + 2].count[IPI_CALL_SINGLE] = 100;
+	prev.pairs[0 * 4 + 2].sum_ns = 100000;
+	cur.pairs[0 * 4 + 2].count[IPI_CALL_SINGLE] = 150;
+	cur.pairs[0 * 4 + 2].sum_ns = 100000 + 50 * 64000;
+
+	kagg_fill(&a, &cur, NULL);
+	assert_int_equal(a.ipi[NUMA_CROSS][IPI_CALL_SINGLE].count, 150);
+	assert_int_equal(a.csd[NUMA_SAME].count, 1);
+	assert_int_equal(agg_pair_kind(&a, 0, 2, IPI_CALL_SINGLE), 150);
+
+	kagg_fill(&a, &cur, &prev);
+	/* only the interval's 50 IPIs of 64 us */
+	assert_int_equal(a.ipi[NUMA_CROSS][IPI_CALL_SINGLE].count, 50);
+	assert_int_equal(hist_mean(&a.ipi[NUMA_CROSS][IPI_CALL_SINGLE]), 64000);
+	assert_true(a.ipi[NUMA_CROSS][IPI_CALL_SINGLE].min >= 56000);
+	assert_true(a.ipi[NUMA_CROSS][IPI_CALL_SINGLE].max <= 64000);
+	assert_int_equal(agg_pair_kind(&a, 0, 2, IPI_CALL_SINGLE), 50);
+	assert_int_equal(agg_pair_mean(&a, 0, 2), 64000);
+	assert_true(a.pairs_mean_only);
+	assert_null(agg_pair(&a, 1, 3));
+
+	kagg_snap_free(&prev);
+	kagg_snap_free(&cur);
+	agg_free(&a);
+	topology_free(&t);
+}
+
+static void test_hist_delta_empty(void **state)
+{
+	struct hist a = {}, d;
+
+	hist_add(&a, 10);
+	hist_delta(&d, &a, &a);
+	assert_int_equal(d.count, 0);
+	assert_int_equal(d.min, 0);
+	assert_int_equal(d.max, 0);
+	assert_int_equal(hist_percentile(&d, 50), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fill_since_start_and_delta),
+		cmocka_unit_test(test_hist_delta_empty),
+	};
+
+	return cmocka_run_group_tests_name("kagg", tests, NULL, NULL);
+}
