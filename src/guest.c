@@ -211,6 +211,24 @@ static void report(struct guest *g, double span)
 	agg_reset(&g->agg);
 }
 
+/*
+ * Enabling each tracepoint patches kernel text, and text patching IPIs every
+ * CPU (do_sync_core). Those IPIs are ipitrace's own: once every hook is in
+ * place, drop what was recorded so far and count from here.
+ */
+static void start_baseline(struct guest *g)
+{
+	ring_buffer__consume(g->rb);
+	agg_reset(&g->agg);
+	read_percpu_counters(bpf_map__fd(g->skel->maps.stats), ST_MAX, g->prev);
+	g->prev_misses = prog_recursion_misses(g->skel->obj);
+	if (g->o->aggregate) {
+		kagg_read(&g->snap[1], bpf_map__fd(g->skel->maps.agg_hist),
+			  bpf_map__fd(g->skel->maps.pair_agg));
+		g->have_snap = true;
+	}
+}
+
 static void trace_loop(struct guest *g)
 {
 	const struct ipt_opts *o = g->o;
@@ -329,6 +347,7 @@ int guest_run(const struct ipt_opts *o)
 		err = 0;
 		goto out;
 	}
+	start_baseline(&g);
 	print_header(&g);
 	trace_loop(&g);
 	err = 0;
