@@ -31,6 +31,8 @@ static const char usage_text[] =
 "      --sysfs-root DIR   read the NUMA layout under DIR instead of /sys\n"
 "      --numa-map MAP     explicit CPU->node map, e.g. 0-1:0/2-3:1\n"
 "      --no-csd           do not pair CSDs (csd:* tracepoints)\n"
+"      --metrics [ADDR:]PORT  serve OpenMetrics at http://ADDR:PORT/metrics\n"
+"                         (totals since start; ADDR defaults to 127.0.0.1)\n"
 "      --stale-ms MS      a pending send older than MS is dropped (default 1000)\n"
 "  -v, --verbose          libbpf messages and hook probing details\n"
 "  -h, --help             this help\n"
@@ -49,7 +51,7 @@ void cli_usage(FILE *f)
 enum {
 	OPT_GUEST = 256, OPT_HOST, OPT_CALLERS, OPT_LIST_HOOKS, OPT_BTF,
 	OPT_SYSFS, OPT_NUMA_MAP, OPT_NO_CSD, OPT_STALE, OPT_VCPU_KICK,
-	OPT_HALT, OPT_VCPU,
+	OPT_HALT, OPT_VCPU, OPT_METRICS,
 };
 
 static const struct option long_opts[] = {
@@ -67,6 +69,7 @@ static const struct option long_opts[] = {
 	{ "sysfs-root", required_argument, NULL, OPT_SYSFS },
 	{ "numa-map", required_argument, NULL, OPT_NUMA_MAP },
 	{ "no-csd", no_argument, NULL, OPT_NO_CSD },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "stale-ms", required_argument, NULL, OPT_STALE },
 	{ "vcpu-kick", no_argument, NULL, OPT_VCPU_KICK },
 	{ "halt", no_argument, NULL, OPT_HALT },
@@ -170,6 +173,9 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 		case OPT_NUMA_MAP:
 			o->numa_map = optarg;
 			break;
+		case OPT_METRICS:
+			o->metrics = optarg;
+			break;
 		case OPT_NO_CSD:
 			o->no_csd = true;
 			break;
@@ -214,8 +220,8 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 		BAD("choose a mode: --guest, --host or bench (see --help)");
 	if (o->aggregate && o->callers)
 		BAD("--callers needs per-IPI records: drop --aggregate");
-	if (o->aggregate && o->mode == MODE_HOST)
-		BAD("--aggregate is a guest-mode option");
+	if ((o->aggregate || o->metrics) && o->mode == MODE_HOST)
+		BAD("--aggregate and --metrics are guest-mode options");
 	if (o->count && !o->interval)
 		BAD("--count needs --interval");
 	if (o->mode == MODE_GUEST && (o->vcpu_kick || o->halt || o->pid >= 0 ||

@@ -24,6 +24,7 @@ struct ipt_opts {
 	const char *btf;
 	const char *sysfs_root;
 	const char *numa_map;
+	const char *metrics;	/* [ADDR:]PORT of the OpenMetrics endpoint */
 	/* host mode */
 	bool vcpu_kick;
 	bool halt;

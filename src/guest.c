@@ -14,6 +14,7 @@
 #include "kagg.h"
 #include "ksyms.h"
 #include "loader.h"
+#include "metrics.h"
 #include "output.h"
 #include "privs.h"
 #include "topology.h"
@@ -69,6 +70,12 @@ struct guest {
 	__u64 prev_misses;
 	struct kagg_snap snap[2];	/* aggregate mode: current, previous */
 	bool have_snap;
+	/* --metrics: cumulative view since the baseline */
+	struct metrics_server *ms;
+	struct agg total;
+	struct kagg_snap base_snap;
+	__u64 base[ST_MAX];
+	__u64 base_misses;
 };
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -78,6 +85,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(struct ipi_event))
 		return 0;
 	agg_add(&g->agg, data);
+	if (g->ms)
+		agg_add(&g->total, data);
 	return 0;
 }
 
@@ -227,6 +236,47 @@ static void start_baseline(struct guest *g)
 			  bpf_map__fd(g->skel->maps.pair_agg));
 		g->have_snap = true;
 	}
+	if (g->ms) {
+		agg_reset(&g->total);
+		memcpy(g->base, g->prev, sizeof(g->base));
+		g->base_misses = g->prev_misses;
+		if (g->o->aggregate)
+			kagg_read(&g->base_snap, bpf_map__fd(g->skel->maps.agg_hist),
+				  bpf_map__fd(g->skel->maps.pair_agg));
+	}
+}
+
+/* One scrape: totals since the baseline. */
+static void render_metrics(FILE *f, void *ctx)
+{
+	struct guest *g = ctx;
+	struct named_count counters[REPORT_MAX_COUNTERS], lost[REPORT_MAX_COUNTERS];
+	struct guest_report r = { .agg = &g->total };
+	__u64 cur[ST_MAX];
+	int i, nc, nl;
+
+	ring_buffer__consume(g->rb);
+	if (g->o->aggregate &&
+	    !kagg_read(&g->snap[0], bpf_map__fd(g->skel->maps.agg_hist),
+		       bpf_map__fd(g->skel->maps.pair_agg)))
+		kagg_fill(&g->total, &g->snap[0], &g->base_snap);
+	read_percpu_counters(bpf_map__fd(g->skel->maps.stats), ST_MAX, cur);
+	for (i = 0; i < ST_MAX; i++)
+		r.stats[i] = cur[i] - g->base[i];
+	r.recursion_misses = prog_recursion_misses(g->skel->obj) - g->base_misses;
+	report_counter_lists(&r, counters, &nc, lost, &nl);
+	metrics_render_guest(f, &g->total, counters, nc, lost, nl);
+}
+
+/* Sleep one tick, serving scrapes meanwhile. */
+static void tick(struct guest *g)
+{
+	struct timespec ts = { 0, 50 * 1000000 };
+
+	if (g->ms)
+		metrics_poll(g->ms, 50, render_metrics, g);
+	else
+		nanosleep(&ts, NULL);
 }
 
 static void trace_loop(struct guest *g)
@@ -234,10 +284,9 @@ static void trace_loop(struct guest *g)
 	const struct ipt_opts *o = g->o;
 	double start = mono_now(), last = start, t;
 	long reports = 0;
-	struct timespec tick = { 0, 50 * 1000000 };
 
 	while (!exiting) {
-		nanosleep(&tick, NULL);
+		tick(g);
 		ring_buffer__consume(g->rb);
 		t = mono_now();
 		if (o->duration && t - start >= o->duration)
@@ -260,6 +309,9 @@ static void cleanup(struct guest *g)
 	ring_buffer__free(g->rb);
 	ipi_guest_bpf__destroy(g->skel);
 	agg_free(&g->agg);
+	agg_free(&g->total);
+	kagg_snap_free(&g->base_snap);
+	metrics_close(g->ms);
 	kagg_snap_free(&g->snap[0]);
 	kagg_snap_free(&g->snap[1]);
 	ksyms_free(g->ksyms);
@@ -286,7 +338,15 @@ static int setup(struct guest *g)
 		return -1;
 	if (g->o->list_hooks)
 		return 0;
+	if (g->o->metrics) {
+		g->ms = metrics_listen(g->o->metrics, stderr);
+		if (!g->ms)
+			return -1;
+	}
 	if (agg_init(&g->agg, &g->topo, g->nr_cpus) ||
+	    (g->ms && agg_init(&g->total, &g->topo, g->nr_cpus)) ||
+	    (g->ms && g->o->aggregate &&
+	     kagg_snap_init(&g->base_snap, g->nr_cpus)) ||
 	    (g->o->aggregate && (kagg_snap_init(&g->snap[0], g->nr_cpus) ||
 				 kagg_snap_init(&g->snap[1], g->nr_cpus)))) {
 		fprintf(stderr, "ipitrace: out of memory\n");
@@ -318,6 +378,8 @@ static void print_header(struct guest *g)
 	fprintf(f, "Tracing IPIs");
 	if (g->o->duration)
 		fprintf(f, " for %g s", g->o->duration);
+	if (g->ms)
+		fprintf(f, ", serving /metrics on port %d", metrics_port(g->ms));
 	fprintf(f, "... Hit Ctrl-C to end.\n");
 	if (g->o->verbose) {
 		for (i = 0; i < guest_nr_roles; i++) {

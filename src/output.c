@@ -55,6 +55,26 @@ int report_lost_total(const struct guest_report *r, __u64 *total)
 	return *total != 0;
 }
 
+void report_counter_lists(const struct guest_report *r,
+			  struct named_count *counters, int *nr_counters,
+			  struct named_count *lost, int *nr_lost)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(counter_names); i++) {
+		counters[i].name = counter_names[i].key;
+		counters[i].value = r->stats[counter_names[i].stat];
+	}
+	*nr_counters = ARRAY_SIZE(counter_names);
+	for (i = 0; i < ARRAY_SIZE(lost_names); i++) {
+		lost[i].name = lost_names[i].key;
+		lost[i].value = r->stats[lost_names[i].stat];
+	}
+	lost[i].name = "recursion_misses";
+	lost[i].value = r->recursion_misses;
+	*nr_lost = ARRAY_SIZE(lost_names) + 1;
+}
+
 static void print_stars(FILE *f, __u64 val, __u64 max, int width)
 {
 	int n = max ? (int)(val * width / max) : 0, i;

@@ -22,6 +22,18 @@ struct guest_report {
 	int callers;
 };
 
+struct named_count {
+	const char *name;
+	__u64 value;
+};
+
+#define REPORT_MAX_COUNTERS	16
+
+/* The counters and the loss counters of a report, as name/value lists;
+ * returns how many went into each. */
+void report_counter_lists(const struct guest_report *r,
+			  struct named_count *counters, int *nr_counters,
+			  struct named_count *lost, int *nr_lost);
 void report_text(FILE *f, const struct guest_report *r);
 void report_json(FILE *f, const struct guest_report *r);
 /* "12.3us" style */

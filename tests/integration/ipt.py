@@ -78,6 +78,16 @@ def interrupts():
 
 class Tracer:
     """ipitrace running in the background until stop()."""
+    live = []
+
+    @classmethod
+    def kill_leftovers(cls):
+        """After a failed test: no tracer may outlive its test."""
+        for t in cls.live:
+            if t.proc.poll() is None:
+                t.proc.kill()
+                t.proc.communicate()
+        cls.live = []
 
     def __init__(self, args):
         self.json = "-j" in args or "--json" in args
@@ -85,6 +95,7 @@ class Tracer:
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         self.head = ""
+        Tracer.live.append(self)
 
     def wait_attached(self, timeout=20):
         """ipitrace prints its banner once every hook is attached: on

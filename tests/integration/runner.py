@@ -40,10 +40,12 @@ def main(argv):
             try:
                 fn()
             except ipt.Skip as e:
+                ipt.Tracer.kill_leftovers()
                 skipped += 1
                 print("SKIP %s: %s" % (label, e), flush=True)
                 continue
             except Exception:
+                ipt.Tracer.kill_leftovers()
                 failed += 1
                 print("FAIL %s (%.1fs)" % (label, time.monotonic() - t0))
                 traceback.print_exc(file=sys.stdout)
