@@ -61,11 +61,17 @@ void hist_merge(struct hist *dst, const struct hist *src)
 	dst->sum += src->sum;
 }
 
+/* The kernel may be mid-update while we read: take the count from the
+ * slots, so that the histogram and its count always agree. */
 void hist_merge_val(struct hist *dst, const struct ipt_hist_val *v)
 {
 	struct hist h;
+	int i;
 
 	memcpy(&h, v, sizeof(h));
+	h.count = 0;
+	for (i = 0; i < HIST_SLOTS; i++)
+		h.count += h.slots[i];
 	hist_merge(dst, &h);
 }
 
