@@ -25,7 +25,6 @@ const volatile __u64 fn_rb_notify = ~0ULL;	/* bpf_ringbuf_notify: our own wake-u
 const volatile __u64 stale_ns = 1000000000ULL;
 const volatile __u64 rb_wakeup_bytes = 1 << 21;
 const volatile __u32 nr_cpus = IPT_MAX_CPUS;
-const volatile bool csd_pairing = true;
 const volatile bool aggregate;		/* histograms in the kernel, no records */
 
 struct {
@@ -48,10 +47,10 @@ struct {
 } last_csd SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct csd_pending);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, IPT_CSD_SLOTS);
+	__type(key, __u32);
+	__type(value, struct csd_slot);
 } csds SEC(".maps");
 
 struct {
@@ -271,12 +270,20 @@ static __always_inline int on_entry(int kind)
 	return 0;
 }
 
+static __always_inline struct csd_slot *csd_slot_of(__u64 csd)
+{
+	__u32 idx = (__u32)((csd >> 5) ^ (csd >> 19)) & (IPT_CSD_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&csds, &idx);
+}
+
 static __always_inline int on_csd_queue(__u32 cpu, __u64 callsite, __u64 func,
 					__u64 csd)
 {
 	__u32 zero = 0;
 	struct csd_last *l = bpf_map_lookup_elem(&last_csd, &zero);
-	struct csd_pending v = {};
+	struct csd_slot *s;
+	__u64 now;
 
 	if (l) {
 		l->func = func;
@@ -284,47 +291,41 @@ static __always_inline int on_csd_queue(__u32 cpu, __u64 callsite, __u64 func,
 		l->valid = 1;
 	}
 	stat_inc(ST_CSD_QUEUED);
-	if (!csd_pairing)
+	s = csd_slot_of(csd);
+	if (!s)
 		return 0;
-	v.queue_ns = bpf_ktime_get_ns();
-	v.callsite = callsite;
-	v.func = func;
-	v.src_cpu = bpf_get_smp_processor_id();
-	v.dst_cpu = cpu;
-	if (bpf_map_update_elem(&csds, &csd, &v, BPF_ANY))
-		stat_inc(ST_CSD_MAP_FULL);
+	now = bpf_ktime_get_ns();
+	/* a slot left by a CSD that never ran its function (e.g. a remote
+	 * irq_work) goes stale; a live one being replaced is a loss */
+	if (s->csd && s->csd != csd && now - s->queue_ns < stale_ns)
+		stat_inc(ST_CSD_COLLISION);
+	s->queue_ns = now;
+	s->src_cpu = bpf_get_smp_processor_id();
+	s->csd = csd;
 	return 0;
 }
 
+/* Per-CSD latency always goes to the in-kernel histogram: a ring-buffer
+ * record per CSD would double the per-IPI cost for one more histogram. */
 static __always_inline int on_csd_entry(__u64 func, __u64 csd)
 {
-	struct csd_pending *v;
-	struct ipi_event e = {};
-	__u64 now = bpf_ktime_get_ns();
+	struct csd_slot *s = csd_slot_of(csd);
+	__u64 now = bpf_ktime_get_ns(), queued;
+	__u32 src;
 
 	stat_inc(ST_CSD_RUN);
-	if (!csd_pairing)
-		return 0;
-	v = bpf_map_lookup_elem(&csds, &csd);
-	if (!v) {
+	if (!s || s->csd != csd) {
 		stat_inc(ST_CSD_UNPAIRED);
 		return 0;
 	}
-	e.type = REC_CSD;
-	e.kind = IPI_CALL_SINGLE;
-	e.send_ns = v->queue_ns;
-	e.lat_ns = now > v->queue_ns ? now - v->queue_ns : 0;
-	e.callsite = v->callsite;
-	e.func = v->func;
-	e.src_cpu = v->src_cpu;
-	e.dst_cpu = bpf_get_smp_processor_id();
-	if (e.src_cpu == e.dst_cpu)
-		e.flags |= IPT_F_SELF;
-	bpf_map_delete_elem(&csds, &csd);
-	if (aggregate)
-		agg_add(e.src_cpu, e.dst_cpu, IPI_KIND_MAX, e.lat_ns);
-	else
-		emit(&e);
+	queued = s->queue_ns;
+	src = s->src_cpu;
+	if (__sync_val_compare_and_swap(&s->csd, csd, 0) != csd) {
+		stat_inc(ST_CSD_UNPAIRED);
+		return 0;
+	}
+	agg_add(src, bpf_get_smp_processor_id(), IPI_KIND_MAX,
+		now > queued ? now - queued : 0);
 	return 0;
 }
 

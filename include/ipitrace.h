@@ -60,7 +60,7 @@ enum ipt_stat {
 	ST_COALESCED,		/* sends while one was already pending */
 	ST_RB_DROP,		/* lost: ring-buffer reservation failed */
 	ST_PENDING_OVERWRITE,	/* lost: stale pending send overwritten */
-	ST_CSD_MAP_FULL,	/* lost: CSD pairing map full */
+	ST_CSD_COLLISION,	/* lost: a queued CSD's slot taken by another CSD */
 	ST_CPU_RANGE,		/* lost: CPU id beyond IPT_MAX_CPUS */
 	ST_CSD_QUEUED,
 	ST_CSD_RUN,
@@ -91,12 +91,16 @@ struct csd_last {
 	__u32 valid;
 };
 
-struct csd_pending {
+/* A queued CSD, in a direct-mapped table indexed by a hash of its address:
+ * no locks and no helper calls, unlike a hash map; a slot still holding a
+ * live CSD when another one hashes there is counted as a collision. */
+#define IPT_CSD_SLOTS		16384
+
+struct csd_slot {
+	__u64 csd;		/* 0: free */
 	__u64 queue_ns;
-	__u64 callsite;
-	__u64 func;
 	__u32 src_cpu;
-	__u32 dst_cpu;
+	__u32 pad;
 };
 
 #endif /* __IPITRACE_H */

@@ -68,7 +68,7 @@ struct guest {
 	int nr_cpus;
 	__u64 prev[ST_MAX];
 	__u64 prev_misses;
-	struct kagg_snap snap[2];	/* aggregate mode: current, previous */
+	struct kagg_snap snap[2];	/* in-kernel histograms: current, previous */
 	bool have_snap;
 	/* --metrics: cumulative view since the baseline */
 	struct metrics_server *ms;
@@ -116,7 +116,7 @@ static __u64 sym_or_none(const struct ksyms *ks, const char *name)
 	return a ? a : ~0ULL;
 }
 
-/* The node of every CPU, for the in-kernel NUMA split (aggregate mode). */
+/* The node of every CPU, for the in-kernel NUMA split. */
 static int fill_cpu_nodes(struct guest *g)
 {
 	int fd = bpf_map__fd(g->skel->maps.cpu_node);
@@ -132,6 +132,25 @@ static int fill_cpu_nodes(struct guest *g)
 		}
 	}
 	return 0;
+}
+
+static void disable_csd_roles(struct guest *g)
+{
+	int i;
+
+	for (i = 0; i < guest_nr_roles; i++)
+		if (!strncmp(g->roles[i].name, "csd_", 4))
+			g->roles[i].chosen = -1;
+}
+
+static int pair_fd(struct guest *g)
+{
+	return g->o->aggregate ? bpf_map__fd(g->skel->maps.pair_agg) : -1;
+}
+
+static unsigned int kagg_what(struct guest *g)
+{
+	return g->o->aggregate ? KAGG_ALL : KAGG_CSD;
 }
 
 static int open_and_load(struct guest *g)
@@ -154,7 +173,6 @@ static int open_and_load(struct guest *g)
 	s->rodata->fn_rb_notify = sym_or_none(g->ksyms, "bpf_ringbuf_notify");
 	s->rodata->stale_ns = (__u64)g->o->stale_ms * 1000000ULL;
 	s->rodata->nr_cpus = g->nr_cpus;
-	s->rodata->csd_pairing = !g->o->no_csd;
 	s->rodata->aggregate = g->o->aggregate;
 	if (g->o->aggregate) {
 		/* no records: a small ring; a pair matrix for this machine */
@@ -163,6 +181,8 @@ static int open_and_load(struct guest *g)
 					 g->nr_cpus * g->nr_cpus);
 	}
 	s->rodata->rb_wakeup_bytes = bpf_map__max_entries(s->maps.events) / 2;
+	if (g->o->no_csd)
+		disable_csd_roles(g);
 	err = hooks_apply(g->roles, guest_nr_roles, s->obj);
 	if (!err)
 		err = ipi_guest_bpf__load(s);
@@ -174,15 +194,17 @@ static int open_and_load(struct guest *g)
 	return fill_cpu_nodes(g);
 }
 
-/* Aggregate mode: this interval = kernel totals now - at the last report. */
+/* In-kernel histograms (CSDs; everything with -a): this interval = the
+ * kernel totals now - at the last report. */
 static void read_kernel_agg(struct guest *g)
 {
 	struct kagg_snap tmp;
 
 	if (kagg_read(&g->snap[0], bpf_map__fd(g->skel->maps.agg_hist),
-		      bpf_map__fd(g->skel->maps.pair_agg)))
+		      pair_fd(g)))
 		fprintf(stderr, "ipitrace: cannot read the in-kernel histograms\n");
-	kagg_fill(&g->agg, &g->snap[0], g->have_snap ? &g->snap[1] : NULL);
+	kagg_fill(&g->agg, &g->snap[0], g->have_snap ? &g->snap[1] : NULL,
+		  kagg_what(g));
 	tmp = g->snap[1];
 	g->snap[1] = g->snap[0];
 	g->snap[0] = tmp;
@@ -204,8 +226,7 @@ static void report(struct guest *g, double span)
 	int i;
 
 	ring_buffer__consume(g->rb);
-	if (g->o->aggregate)
-		read_kernel_agg(g);
+	read_kernel_agg(g);
 	read_percpu_counters(bpf_map__fd(g->skel->maps.stats), ST_MAX, cur);
 	misses = prog_recursion_misses(g->skel->obj);
 	for (i = 0; i < ST_MAX; i++)
@@ -231,18 +252,14 @@ static void start_baseline(struct guest *g)
 	agg_reset(&g->agg);
 	read_percpu_counters(bpf_map__fd(g->skel->maps.stats), ST_MAX, g->prev);
 	g->prev_misses = prog_recursion_misses(g->skel->obj);
-	if (g->o->aggregate) {
-		kagg_read(&g->snap[1], bpf_map__fd(g->skel->maps.agg_hist),
-			  bpf_map__fd(g->skel->maps.pair_agg));
-		g->have_snap = true;
-	}
+	kagg_read(&g->snap[1], bpf_map__fd(g->skel->maps.agg_hist), pair_fd(g));
+	g->have_snap = true;
 	if (g->ms) {
 		agg_reset(&g->total);
 		memcpy(g->base, g->prev, sizeof(g->base));
 		g->base_misses = g->prev_misses;
-		if (g->o->aggregate)
-			kagg_read(&g->base_snap, bpf_map__fd(g->skel->maps.agg_hist),
-				  bpf_map__fd(g->skel->maps.pair_agg));
+		kagg_read(&g->base_snap, bpf_map__fd(g->skel->maps.agg_hist),
+			  pair_fd(g));
 	}
 }
 
@@ -256,10 +273,9 @@ static void render_metrics(FILE *f, void *ctx)
 	int i, nc, nl;
 
 	ring_buffer__consume(g->rb);
-	if (g->o->aggregate &&
-	    !kagg_read(&g->snap[0], bpf_map__fd(g->skel->maps.agg_hist),
-		       bpf_map__fd(g->skel->maps.pair_agg)))
-		kagg_fill(&g->total, &g->snap[0], &g->base_snap);
+	if (!kagg_read(&g->snap[0], bpf_map__fd(g->skel->maps.agg_hist),
+		       pair_fd(g)))
+		kagg_fill(&g->total, &g->snap[0], &g->base_snap, kagg_what(g));
 	read_percpu_counters(bpf_map__fd(g->skel->maps.stats), ST_MAX, cur);
 	for (i = 0; i < ST_MAX; i++)
 		r.stats[i] = cur[i] - g->base[i];
@@ -345,10 +361,9 @@ static int setup(struct guest *g)
 	}
 	if (agg_init(&g->agg, &g->topo, g->nr_cpus) ||
 	    (g->ms && agg_init(&g->total, &g->topo, g->nr_cpus)) ||
-	    (g->ms && g->o->aggregate &&
-	     kagg_snap_init(&g->base_snap, g->nr_cpus)) ||
-	    (g->o->aggregate && (kagg_snap_init(&g->snap[0], g->nr_cpus) ||
-				 kagg_snap_init(&g->snap[1], g->nr_cpus)))) {
+	    (g->ms && kagg_snap_init(&g->base_snap, g->nr_cpus)) ||
+	    kagg_snap_init(&g->snap[0], g->nr_cpus) ||
+	    kagg_snap_init(&g->snap[1], g->nr_cpus)) {
 		fprintf(stderr, "ipitrace: out of memory\n");
 		return -1;
 	}

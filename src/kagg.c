@@ -38,27 +38,31 @@ int kagg_read(struct kagg_snap *s, int hist_fd, int pair_fd)
 			hist_merge_val(&s->h[k], &vals[c]);
 	}
 	free(vals);
-	for (k = 0; k < n; k++)
+	for (k = 0; pair_fd >= 0 && k < n; k++)
 		if (bpf_map_lookup_elem(pair_fd, &k, &s->pairs[k]))
 			err = -errno;
 	return err;
 }
 
 void kagg_fill(struct agg *a, const struct kagg_snap *cur,
-	       const struct kagg_snap *prev)
+	       const struct kagg_snap *prev, unsigned int what)
 {
 	struct ipt_pair_val d;
 	struct hist h;
 	int i, k, n = cur->nr_cpus * cur->nr_cpus;
 
 	for (i = 0; i < IPT_AGG_SLOTS; i++) {
+		int csd = i % IPT_AGG_KINDS == IPI_KIND_MAX;
+
+		if (!(what & (csd ? KAGG_CSD : KAGG_IPI)))
+			continue;
 		if (prev)
 			hist_delta(&h, &cur->h[i], &prev->h[i]);
 		else
 			h = cur->h[i];
 		agg_set_class(a, i / IPT_AGG_KINDS, i % IPT_AGG_KINDS, &h);
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; (what & KAGG_PAIRS) && i < n; i++) {
 		d = cur->pairs[i];
 		if (prev) {
 			for (k = 0; k < IPI_KIND_MAX; k++)

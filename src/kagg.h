@@ -16,10 +16,17 @@ struct kagg_snap {
 
 int kagg_snap_init(struct kagg_snap *s, int nr_cpus);
 void kagg_snap_free(struct kagg_snap *s);
-/* Sum the per-CPU histogram map and read the pair map. */
+/* Sum the per-CPU histogram map and read the pair map (pair_fd < 0: no
+ * pairs, they come from records). */
 int kagg_read(struct kagg_snap *s, int hist_fd, int pair_fd);
-/* a's classes and pairs := cur - prev (prev NULL: since start) */
+
+#define KAGG_IPI	1	/* IPI classes */
+#define KAGG_CSD	2	/* CSD classes */
+#define KAGG_PAIRS	4
+#define KAGG_ALL	(KAGG_IPI | KAGG_CSD | KAGG_PAIRS)
+
+/* a's @what := cur - prev (prev NULL: since start) */
 void kagg_fill(struct agg *a, const struct kagg_snap *cur,
-	       const struct kagg_snap *prev);
+	       const struct kagg_snap *prev, unsigned int what);
 
 #endif

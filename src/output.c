@@ -12,7 +12,7 @@ struct counter_name {
 static const struct counter_name lost_names[] = {
 	{ ST_RB_DROP, "ringbuf_drops" },
 	{ ST_PENDING_OVERWRITE, "pending_overwritten" },
-	{ ST_CSD_MAP_FULL, "csd_map_full" },
+	{ ST_CSD_COLLISION, "csd_collisions" },
 	{ ST_CPU_RANGE, "cpu_out_of_range" },
 };
 
