@@ -382,60 +382,49 @@ static __always_inline __u64 kprobe_caller(struct pt_regs *regs)
 	return ret;
 }
 
-SEC("fentry/native_send_call_func_single_ipi")
-int BPF_PROG(fentry_send_call_single, int cpu)
+/* One fentry and one kprobe program per send function; only kprobes can
+ * read the caller's return address from the stack. */
+#define FN_BOTH(fn, name, proto, call)					\
+SEC("fentry/" #fn) int BPF_PROG(fentry_##name, proto)			\
+{									\
+	__u64 caller = 0;						\
+	return call;							\
+}									\
+SEC("kprobe/" #fn) int BPF_KPROBE(kprobe_##name, proto)			\
+{									\
+	__u64 caller = kprobe_caller(ctx);				\
+	return call;							\
+}
+
+static __always_inline int fallback_send(__u32 cpu, int kind, __u64 caller)
 {
-	note_send(cpu, IPI_CALL_SINGLE, 0, 0, IPT_F_FALLBACK);
+	note_send(cpu, kind, caller, 0, IPT_F_FALLBACK);
 	return 0;
 }
 
-SEC("kprobe/native_send_call_func_single_ipi")
-int BPF_KPROBE(kprobe_send_call_single, int cpu)
+static __always_inline int fallback_send_mask(const void *mask, __u64 caller)
 {
-	note_send(cpu, IPI_CALL_SINGLE, kprobe_caller(ctx), 0, IPT_F_FALLBACK);
+	on_send_mask(mask, caller, IPT_F_FALLBACK);
 	return 0;
 }
 
-SEC("fentry/native_smp_send_reschedule")
-int BPF_PROG(fentry_send_resched, int cpu)
-{
-	note_send(cpu, IPI_RESCHED, 0, 0, IPT_F_FALLBACK);
-	return 0;
-}
+FN_BOTH(native_send_call_func_single_ipi, send_call_single, int cpu,
+	fallback_send(cpu, IPI_CALL_SINGLE, caller))
+FN_BOTH(native_smp_send_reschedule, send_resched, int cpu,
+	fallback_send(cpu, IPI_RESCHED, caller))
+FN_BOTH(native_send_call_func_ipi, send_call_many, const struct cpumask *mask,
+	fallback_send_mask(mask, caller))
 
-SEC("kprobe/native_smp_send_reschedule")
-int BPF_KPROBE(kprobe_send_resched, int cpu)
-{
-	note_send(cpu, IPI_RESCHED, kprobe_caller(ctx), 0, IPT_F_FALLBACK);
-	return 0;
-}
-
-SEC("fentry/native_send_call_func_ipi")
-int BPF_PROG(fentry_send_call_many, const struct cpumask *mask)
-{
-	on_send_mask(mask, 0, IPT_F_FALLBACK);
-	return 0;
-}
-
-SEC("kprobe/native_send_call_func_ipi")
-int BPF_KPROBE(kprobe_send_call_many, const struct cpumask *mask)
-{
-	on_send_mask(mask, kprobe_caller(ctx), IPT_F_FALLBACK);
-	return 0;
-}
-
+/* arch_irq_work_raise() takes no argument: a self-IPI */
 SEC("fentry/arch_irq_work_raise")
 int BPF_PROG(fentry_send_irq_work)
 {
-	note_send(bpf_get_smp_processor_id(), IPI_IRQ_WORK, 0, 0,
-		  IPT_F_FALLBACK);
-	return 0;
+	return fallback_send(bpf_get_smp_processor_id(), IPI_IRQ_WORK, 0);
 }
 
 SEC("kprobe/arch_irq_work_raise")
 int BPF_KPROBE(kprobe_send_irq_work)
 {
-	note_send(bpf_get_smp_processor_id(), IPI_IRQ_WORK, kprobe_caller(ctx),
-		  0, IPT_F_FALLBACK);
-	return 0;
+	return fallback_send(bpf_get_smp_processor_id(), IPI_IRQ_WORK,
+			     kprobe_caller(ctx));
 }

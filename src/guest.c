@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ipitrace --guest: load, attach, consume, report, detach. */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,7 +15,6 @@
 #include "loader.h"
 #include "metrics.h"
 #include "output.h"
-#include "privs.h"
 #include "topology.h"
 
 #define TP(cat, ev, prog)					\
@@ -49,12 +47,6 @@ const struct hook_role guest_roles_template[] = {
 };
 const int guest_nr_roles = sizeof(guest_roles_template) / sizeof(guest_roles_template[0]);
 
-static volatile sig_atomic_t exiting;
-
-static void on_signal(int sig)
-{
-	exiting = 1;
-}
 
 struct guest {
 	const struct ipt_opts *o;
@@ -301,7 +293,7 @@ static void trace_loop(struct guest *g)
 	double start = mono_now(), last = start, t;
 	long reports = 0;
 
-	while (!exiting) {
+	while (!tracer_exiting) {
 		tick(g);
 		ring_buffer__consume(g->rb);
 		t = mono_now();
@@ -412,11 +404,8 @@ int guest_run(const struct ipt_opts *o)
 	struct guest g = { .o = o };
 	int err = 1;
 
-	setup_libbpf_logging(o->verbose);
-	if (check_privileges(stderr) || check_btf(o->btf, stderr))
+	if (tracer_prepare(o->verbose, o->btf))
 		return 1;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	if (setup(&g))
 		goto out;
 	if (o->list_hooks) {

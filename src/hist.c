@@ -36,13 +36,7 @@ uint64_t hist_slot_hi(int slot)
 
 void hist_add(struct hist *h, uint64_t v)
 {
-	h->slots[hist_slot(v)]++;
-	if (!h->count || v < h->min)
-		h->min = v;
-	if (v > h->max)
-		h->max = v;
-	h->count++;
-	h->sum += v;
+	ipt_hist_add((struct ipt_hist_val *)h, v);
 }
 
 void hist_merge(struct hist *dst, const struct hist *src)

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ipitrace --host: follow guest IPIs through KVM and the host scheduler. */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,7 +11,6 @@
 #include "host_report.h"
 #include "kick.h"
 #include "loader.h"
-#include "privs.h"
 #include "topology.h"
 #include "vcpus.h"
 
@@ -63,12 +61,6 @@ const struct hook_role host_roles_template[] = {
 };
 const int host_nr_roles = HR_MAX;
 
-static volatile sig_atomic_t exiting;
-
-static void on_signal(int sig)
-{
-	exiting = 1;
-}
 
 struct host {
 	const struct ipt_opts *o;
@@ -215,7 +207,7 @@ static void trace_loop(struct host *h)
 	struct timespec tick = { 0, 50 * 1000000 };
 	long reports = 0;
 
-	while (!exiting) {
+	while (!tracer_exiting) {
 		nanosleep(&tick, NULL);
 		ring_buffer__consume(h->rb);
 		kick_flush(h->kick, ktime_now());
@@ -306,11 +298,8 @@ int host_run(const struct ipt_opts *o)
 	struct host h = { .o = o };
 	int err = 1;
 
-	setup_libbpf_logging(o->verbose);
-	if (check_privileges(stderr) || check_btf(o->btf, stderr))
+	if (tracer_prepare(o->verbose, o->btf))
 		return 1;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	if (setup(&h))
 		goto out;
 	if (o->list_hooks) {

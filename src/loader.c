@@ -6,6 +6,24 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "loader.h"
+#include "privs.h"
+
+volatile sig_atomic_t tracer_exiting;
+
+static void on_signal(int sig)
+{
+	tracer_exiting = 1;
+}
+
+int tracer_prepare(int verbose, const char *btf)
+{
+	setup_libbpf_logging(verbose);
+	if (check_privileges(stderr) || check_btf(btf, stderr))
+		return -1;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	return 0;
+}
 
 int select_kernel_hooks(struct hook_role *roles, int n, bool quiet)
 {

@@ -4,6 +4,7 @@
 #ifndef __IPT_LOADER_H
 #define __IPT_LOADER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <linux/types.h>
@@ -33,5 +34,13 @@ void read_percpu_counters(int map_fd, int n, __u64 *out);
 /* Runs the kernel skipped for our programs (bpf_prog_info.recursion_misses). */
 __u64 prog_recursion_misses(struct bpf_object *obj);
 double mono_now(void);
+
+/* Set by SIGINT / SIGTERM: the trace loops end and print the final report. */
+extern volatile sig_atomic_t tracer_exiting;
+
+/* Logging, privileges, BTF, signal handlers: what every tracer mode checks
+ * before it touches the kernel. Prints why and returns -1 when it cannot go
+ * on. */
+int tracer_prepare(int verbose, const char *btf);
 
 #endif

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,20 +40,46 @@ static int split_spec(const char *spec, char *host, size_t hlen,
 	return 0;
 }
 
+/* Numeric addresses only (no resolver: the binary is also linked
+ * statically). */
+static int parse_addr(const char *host, const char *port,
+		      struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	char *end;
+	long p;
+
+	p = strtol(port, &end, 10);
+	if (!*port || *end || p < 0 || p > 65535)
+		return -EINVAL;
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(p);
+		*len = sizeof(*a4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(p);
+		*len = sizeof(*a6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
 struct metrics_server *metrics_listen(const char *spec, FILE *err)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
-	struct metrics_server *s;
-	struct addrinfo *ai = NULL;
+	struct metrics_server *s = NULL;
 	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
+	socklen_t sl;
 	const char *port;
 	char host[128];
-	int one = 1, rc;
+	int one = 1;
 
-	if (split_spec(spec, host, sizeof(host), &port) || !*port ||
-	    (rc = getaddrinfo(*host ? host : NULL, port, &hints, &ai))) {
+	if (split_spec(spec, host, sizeof(host), &port) ||
+	    parse_addr(host, port, &ss, &sl)) {
 		fprintf(err, "ipitrace: invalid --metrics address '%s' (PORT or ADDR:PORT, numeric)\n",
 			spec);
 		return NULL;
@@ -62,24 +87,22 @@ struct metrics_server *metrics_listen(const char *spec, FILE *err)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		goto fail;
-	s->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	s->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s->fd < 0)
 		goto fail;
 	setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(s->fd, ai->ai_addr, ai->ai_addrlen) || listen(s->fd, 16) ||
+	if (bind(s->fd, (struct sockaddr *)&ss, sl) || listen(s->fd, 16) ||
 	    getsockname(s->fd, (struct sockaddr *)&ss, &sl))
 		goto fail;
 	s->port = ntohs(ss.ss_family == AF_INET6 ?
 			((struct sockaddr_in6 *)&ss)->sin6_port :
 			((struct sockaddr_in *)&ss)->sin_port);
-	freeaddrinfo(ai);
 	return s;
 fail:
 	fprintf(err, "ipitrace: cannot listen on '%s': %s\n", spec, strerror(errno));
 	if (s && s->fd > 0)
 		close(s->fd);
 	free(s);
-	freeaddrinfo(ai);
 	return NULL;
 }
 

@@ -237,15 +237,19 @@ def main():
                f"(all kinds {p.get('count', 0)}), numa {p.get('numa')}, p50 {p.get('p50_ns')} ns")
         c.tcheck(lo <= got <= hi, f"pair {s}->{d}: call_single {got} in [{lo}, {hi}] for {n} calls")
         c.tcheck(p.get("numa") == want_numa, f"pair {s}->{d}: numa {p.get('numa')} == {want_numa}")
-    # the workload's own callback, named by the per-CSD tracepoints: every
-    # cpuid read queues one CSD running cpuid_smp_cpuid (nothing else in the
-    # guest reads /dev/cpu/*/cpuid while tracing)
+    # the workload's own callback, named through the per-CSD tracepoints:
+    # every cpuid read queues one CSD running cpuid_smp_cpuid and sends one
+    # IPI (these guests idle in HLT, never polling), and nothing else in the
+    # guest reads /dev/cpu/*/cpuid while tracing
     if isinstance(csdq, str):
         ncsd = sum(x.get("count", 0) for x in doc.get("callers", [])
-                   if x.get("kind") == "csd" and
+                   if x.get("kind") == "call_single" and
                    str(x.get("function", "")).startswith("cpuid_smp_cpuid"))
         c.tcheck(int(driven * 0.99) <= ncsd <= driven,
-                f"callers: csd cpuid_smp_cpuid {ncsd} == {driven} cpuid reads (-1%)")
+                f"callers: call_single cpuid_smp_cpuid {ncsd} == {driven} cpuid reads (-1%)")
+        ncsd = sum(x.get("count", 0) for x in doc.get("csd_classes", []))
+        c.tcheck(ncsd >= int(driven * 0.99),
+                f"csd_classes: {ncsd} CSDs paired >= {driven} cpuid reads (-1%)")
     # every pair the tracer saw is classified by the known topology
     wrong = [f"{s}->{d}:{p.get('numa')}" for (s, d), p in by_pair.items()
              if s in node_of and d in node_of and
