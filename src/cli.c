@@ -41,7 +41,8 @@ static const char usage_text[] =
 "      --vcpu-kick        per-stage breakdown from ICR write to target vCPU running\n"
 "      --halt             halt and halt-polling summary\n"
 "  -p, --pid PID          only this VM process\n"
-"      --vcpu N           only this vCPU\n";
+"      --vcpu N           only this vCPU\n"
+"      --samples N        JSON: raw stage timestamps of the first N IPIs\n";
 
 void cli_usage(FILE *f)
 {
@@ -51,7 +52,7 @@ void cli_usage(FILE *f)
 enum {
 	OPT_GUEST = 256, OPT_HOST, OPT_CALLERS, OPT_LIST_HOOKS, OPT_BTF,
 	OPT_SYSFS, OPT_NUMA_MAP, OPT_NO_CSD, OPT_STALE, OPT_VCPU_KICK,
-	OPT_HALT, OPT_VCPU, OPT_METRICS,
+	OPT_HALT, OPT_VCPU, OPT_METRICS, OPT_SAMPLES,
 };
 
 static const struct option long_opts[] = {
@@ -75,6 +76,7 @@ static const struct option long_opts[] = {
 	{ "halt", no_argument, NULL, OPT_HALT },
 	{ "pid", required_argument, NULL, 'p' },
 	{ "vcpu", required_argument, NULL, OPT_VCPU },
+	{ "samples", required_argument, NULL, OPT_SAMPLES },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
@@ -197,6 +199,10 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 			if (parse_long(optarg, 0, 1 << 20, &o->vcpu))
 				BAD("invalid vCPU '%s'", optarg);
 			break;
+		case OPT_SAMPLES:
+			if (parse_long(optarg, 1, 1000000, &o->samples))
+				BAD("invalid --samples '%s'", optarg);
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -225,8 +231,8 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 	if (o->count && !o->interval)
 		BAD("--count needs --interval");
 	if (o->mode == MODE_GUEST && (o->vcpu_kick || o->halt || o->pid >= 0 ||
-				      o->vcpu >= 0))
-		BAD("--vcpu-kick, --halt, --pid and --vcpu are host-mode options");
+				      o->vcpu >= 0 || o->samples))
+		BAD("--vcpu-kick, --halt, --pid, --vcpu and --samples are host-mode options");
 	if (o->btf && access_ok_file(o->btf))
 		BAD("cannot read BTF file '%s'", o->btf);
 	return 0;

@@ -30,6 +30,7 @@ struct ipt_opts {
 	bool halt;
 	long pid;
 	long vcpu;
+	long samples;	/* host JSON: per-IPI stage timestamps of the first N */
 };
 
 #define CLI_HELP	1

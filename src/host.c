@@ -266,6 +266,10 @@ static int setup(struct host *h)
 	kick_set_filter(h->kick, h->o->pid > 0 ? h->o->pid : 0,
 			h->o->vcpu >= 0 ? h->o->vcpu : -1);
 	host_report_set_view(h->rep, h->o->vcpu_kick, h->o->halt);
+	if (h->o->samples && host_report_keep_samples(h->rep, h->o->samples)) {
+		fprintf(stderr, "ipitrace: out of memory\n");
+		return -1;
+	}
 	if (open_and_load(h))
 		return -1;
 	scan_vcpus(h);

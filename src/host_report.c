@@ -24,6 +24,9 @@ struct host_report {
 	double duration_s;
 	__u64 lost[HS_MAX];
 	__u64 misses;
+	/* --samples N: the first N followed IPIs, stage by stage (JSON) */
+	struct kick_result *samples;
+	size_t nr_samples, max_samples;
 };
 
 /* loss counters of the BPF side */
@@ -573,6 +576,36 @@ static void json_exits(struct jw *w, const struct kick *k)
 	free(x);
 }
 
+/* Raw per-IPI stage timestamps (bpf_ktime_get_ns, CLOCK_MONOTONIC), null
+ * for stages not seen, so that a test can hold them against its own clock. */
+static void json_samples(struct jw *w, const struct host_report *r)
+{
+	size_t i;
+	int s;
+
+	jw_arr(w, "samples");
+	for (i = 0; i < r->nr_samples; i++) {
+		const struct kick_result *x = &r->samples[i];
+
+		jw_obj(w, NULL);
+		jw_u64(w, "ipi", x->ipi_id);
+		jw_u64(w, "vm_pid", x->vm_pid);
+		jw_i64(w, "src_vcpu", x->src_vcpu);
+		jw_i64(w, "dst_vcpu", x->dst_vcpu);
+		jw_str(w, "state", kick_state_name(x->state));
+		jw_obj(w, "t_ns");
+		for (s = 0; s < KS_MAX; s++) {
+			if (x->t[s])
+				jw_u64(w, kick_stage_name(s), x->t[s]);
+			else
+				jw_null(w, kick_stage_name(s));
+		}
+		jw_obj_end(w);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
 static void host_json(FILE *f, const struct host_report *r)
 {
 	const struct kick_stats *ks = kick_get_stats(r->kick);
@@ -601,6 +634,8 @@ static void host_json(FILE *f, const struct host_report *r)
 	json_numa(&w, r->agg);
 	json_halt(&w, r->kick);
 	json_exits(&w, r->kick);
+	if (r->max_samples)
+		json_samples(&w, r);
 	jw_obj_end(&w);
 	jw_done(&w);
 }
@@ -663,6 +698,7 @@ void host_report_free(struct host_report *r)
 		free((char *)r->hooks[i].desc);
 	}
 	free(r->hooks);
+	free(r->samples);
 	host_agg_free(r->agg);
 	free(r);
 }
@@ -673,14 +709,26 @@ void host_report_set_view(struct host_report *r, bool vcpu_kick, bool halt)
 	r->halt_detail = halt;
 }
 
+int host_report_keep_samples(struct host_report *r, size_t max)
+{
+	r->samples = calloc(max ? max : 1, sizeof(*r->samples));
+	if (!r->samples)
+		return -ENOMEM;
+	r->max_samples = max;
+	return 0;
+}
+
 void host_report_add(struct host_report *r, const struct kick_result *res)
 {
 	host_agg_add(r->agg, res);
+	if (r->nr_samples < r->max_samples)
+		r->samples[r->nr_samples++] = *res;
 }
 
 void host_report_reset(struct host_report *r)
 {
 	host_agg_reset(r->agg);
+	r->nr_samples = 0;
 }
 
 void host_report_print(struct host_report *r, const struct kick *k,

@@ -61,6 +61,8 @@ void host_report_free(struct host_report *r);
  * --halt: halt histogram, per-vCPU table, exit-reason table */
 void host_report_set_view(struct host_report *r, bool vcpu_kick, bool halt);
 /* kick_cb-compatible body: add one completed IPI-target */
+/* Keep the first @max results of each report for JSON "samples". */
+int host_report_keep_samples(struct host_report *r, size_t max);
 void host_report_add(struct host_report *r, const struct kick_result *res);
 void host_report_reset(struct host_report *r);
 /*

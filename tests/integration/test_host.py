@@ -40,7 +40,8 @@ def stage(doc, name, stages=None):
 
 def test_vcpu_kick_follows_every_ipi():
     need_kvm()
-    doc, vm = traced_vm(["--vcpu-kick"], ["--ipis", str(N_IPIS)])
+    doc, vm = traced_vm(["--vcpu-kick", "--samples", str(N_IPIS)],
+                        ["--ipis", str(N_IPIS), "--per-ipi"])
     assert vm["ipis_sent"] == vm["ipis_received"] == N_IPIS
 
     for key in ("mode", "duration_s", "hooks", "lost", "ipis", "vms",
@@ -73,6 +74,23 @@ def test_vcpu_kick_follows_every_ipi():
              vm["short"]["rtt_p50_ns"], doc["ipis"], total["p50_ns"],
              halt_end["p50_ns"], {k: v["count"] for k, v in states.items()}))
     assert 0 < total["p50_ns"] < vm_rtt, (total["p50_ns"], vm_rtt)
+    check_samples(doc, vm)
+
+
+def check_samples(doc, vm):
+    """Each IPI's stages in path order, and its ICR write inside the window
+    the VM itself measured for that IPI (both clocks are CLOCK_MONOTONIC)."""
+    samples = [x for x in doc["samples"] if x["vm_pid"] == vm["pid"]]
+    assert len(samples) == N_IPIS, len(samples)
+    for x in samples:
+        assert (x["src_vcpu"], x["dst_vcpu"]) == (0, 1), x
+        seen = [x["t_ns"][name] for name in STAGES[:-1]
+                if x["t_ns"][name] is not None]
+        assert seen == sorted(seen), x
+    icr = sorted(x["t_ns"]["icr_write"] for x in samples)
+    for ipi, t in zip(vm["per_ipi"], icr):
+        assert ipi["t_send_ns"] <= t <= ipi["t_send_ns"] + ipi["rtt_ns"], \
+            (ipi, t)
 
 
 def test_halt_counts_match_the_vm():
