@@ -270,6 +270,10 @@ static __always_inline int on_entry(int kind)
 	return 0;
 }
 
+/* Keeps the compiler from reordering the slot's field accesses around the
+ * csd field that publishes them (x86 keeps the order of stores and of loads). */
+#define barrier() asm volatile("" ::: "memory")
+
 static __always_inline struct csd_slot *csd_slot_of(__u64 csd)
 {
 	__u32 idx = (__u32)((csd >> 5) ^ (csd >> 19)) & (IPT_CSD_SLOTS - 1);
@@ -299,8 +303,11 @@ static __always_inline int on_csd_queue(__u32 cpu, __u64 callsite, __u64 func,
 	 * irq_work) goes stale; a live one being replaced is a loss */
 	if (s->csd && s->csd != csd && now - s->queue_ns < stale_ns)
 		stat_inc(ST_CSD_COLLISION);
+	s->csd = 0;
+	barrier();
 	s->queue_ns = now;
 	s->src_cpu = bpf_get_smp_processor_id();
+	barrier();
 	s->csd = csd;
 	return 0;
 }
@@ -318,9 +325,12 @@ static __always_inline int on_csd_entry(__u64 func, __u64 csd)
 		stat_inc(ST_CSD_UNPAIRED);
 		return 0;
 	}
+	barrier();
 	queued = s->queue_ns;
 	src = s->src_cpu;
-	if (__sync_val_compare_and_swap(&s->csd, csd, 0) != csd) {
+	barrier();
+	if (__sync_val_compare_and_swap(&s->csd, csd, 0) != csd ||
+	    !queued || queued > now) {
 		stat_inc(ST_CSD_UNPAIRED);
 		return 0;
 	}

@@ -67,6 +67,9 @@ def check_cpuid_ipis(extra):
             assert key in c, "class lacks %r: %s" % (key, c)
         assert c["numa"] in ("same", "cross")
         assert c["count"] == sum(b["count"] for b in c["hist"])
+    for c in doc["classes"] + doc["csd_classes"]:
+        # a pending send older than --stale-ms (1 s) is never paired
+        assert 0 < c["min_ns"] <= c["max_ns"] < 1e9, c
 
     seen = calls(doc, "call_single")
     to_cpu1 = calls(doc, "call_single", dst=1)
