@@ -25,28 +25,36 @@
 	{ HOOK_KPROBE, fn, "kprobe_" prog }
 
 const struct hook_role guest_roles_template[] = {
-	{ .name = "send_call_single", .required = true, .cands = { TP("ipi", "ipi_send_cpu", "ipi_send_cpu"),
+	{ .name = "send_call_single", .required = true, .cands = {
+		TP("ipi", "ipi_send_cpu", "ipi_send_cpu"),
 		FN("native_send_call_func_single_ipi", "send_call_single") } },
-	{ .name = "send_call_many", .required = false, .cands = { TP("ipi", "ipi_send_cpumask", "ipi_send_cpumask"),
+	{ .name = "send_call_many", .cands = {
+		TP("ipi", "ipi_send_cpumask", "ipi_send_cpumask"),
 		FN("native_send_call_func_ipi", "send_call_many") } },
-	{ .name = "send_resched", .required = false, .cands = { TP("ipi", "ipi_send_cpu", "ipi_send_cpu"),
+	{ .name = "send_resched", .cands = {
+		TP("ipi", "ipi_send_cpu", "ipi_send_cpu"),
 		FN("native_smp_send_reschedule", "send_resched") } },
-	{ .name = "send_irq_work", .required = false, .cands = { TP("ipi", "ipi_send_cpu", "ipi_send_cpu"),
+	{ .name = "send_irq_work", .cands = {
+		TP("ipi", "ipi_send_cpu", "ipi_send_cpu"),
 		FN("arch_irq_work_raise", "send_irq_work") } },
-	{ .name = "entry_call_single", .required = true, .cands = { TP("irq_vectors", "call_function_single_entry", "call_single_entry") } },
-	{ .name = "entry_call_many", .required = false, .cands = { TP("irq_vectors", "call_function_entry", "call_many_entry") } },
-	{ .name = "entry_resched", .required = false, .cands = { TP("irq_vectors", "reschedule_entry", "resched_entry") } },
-	{ .name = "entry_irq_work", .required = false, .cands = { TP("irq_vectors", "irq_work_entry", "irq_work_entry") } },
+	{ .name = "entry_call_single", .required = true, .cands = {
+		TP("irq_vectors", "call_function_single_entry", "call_single_entry") } },
+	{ .name = "entry_call_many", .cands = {
+		TP("irq_vectors", "call_function_entry", "call_many_entry") } },
+	{ .name = "entry_resched", .cands = {
+		TP("irq_vectors", "reschedule_entry", "resched_entry") } },
+	{ .name = "entry_irq_work", .cands = {
+		TP("irq_vectors", "irq_work_entry", "irq_work_entry") } },
 	/* tp_btf cannot read the csd tracepoints' function-pointer argument
 	 * (the verifier rejects ctx access to a FUNC_PROTO): raw_tp only. */
-	{ .name = "csd_queue", .required = false, .cands = {
+	{ .name = "csd_queue", .cands = {
 		{ HOOK_RAW_TP, "csd/csd_queue_cpu", "raw_tp_csd_queue_cpu" } } },
-	{ .name = "csd_entry", .required = false, .cands = {
+	{ .name = "csd_entry", .cands = {
 		{ HOOK_RAW_TP, "csd/csd_function_entry", "raw_tp_csd_function_entry" } } },
-	{ .name = "wake_idle_without_ipi", .required = false, .cands = { TP("sched", "sched_wake_idle_without_ipi", "wake_idle_no_ipi") } },
+	{ .name = "wake_idle_without_ipi", .cands = {
+		TP("sched", "sched_wake_idle_without_ipi", "wake_idle_no_ipi") } },
 };
 const int guest_nr_roles = sizeof(guest_roles_template) / sizeof(guest_roles_template[0]);
-
 
 struct guest {
 	const struct ipt_opts *o;
@@ -80,25 +88,6 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (g->ms)
 		agg_add(&g->total, data);
 	return 0;
-}
-
-static int load_topology(struct guest *g)
-{
-	const struct ipt_opts *o = g->o;
-	int err;
-
-	if (o->numa_map) {
-		err = topology_parse_map(&g->topo, o->numa_map);
-		if (err)
-			fprintf(stderr, "ipitrace: invalid --numa-map '%s' (expected e.g. 0-1:0/2-3:1)\n",
-				o->numa_map);
-		return err;
-	}
-	err = topology_load(&g->topo, o->sysfs_root ? o->sysfs_root : "/sys");
-	if (err)
-		fprintf(stderr, "ipitrace: cannot read the NUMA layout under %s/devices/system: %s\n",
-			o->sysfs_root ? o->sysfs_root : "/sys", strerror(-err));
-	return err;
 }
 
 static __u64 sym_or_none(const struct ksyms *ks, const char *name)
@@ -331,7 +320,7 @@ static int setup(struct guest *g)
 	g->nr_cpus = libbpf_num_possible_cpus();
 	if (g->nr_cpus > IPT_MAX_CPUS)
 		g->nr_cpus = IPT_MAX_CPUS;
-	if (load_topology(g))
+	if (load_topology(&g->topo, g->o->sysfs_root, g->o->numa_map))
 		return -1;
 	g->ksyms = ksyms_load("/proc/kallsyms");
 	if (!g->ksyms) {

@@ -237,7 +237,7 @@ static int setup(struct host *h)
 	bool hooked[KS_MAX];
 	struct hook_desc_pair descs[HR_MAX];
 	char bufs[HR_MAX][128];
-	int i, err;
+	int i;
 
 	memcpy(h->roles, host_roles_template, sizeof(h->roles));
 	if (select_kernel_hooks(h->roles, HR_MAX, h->o->list_hooks) &&
@@ -245,13 +245,8 @@ static int setup(struct host *h)
 		return -1;
 	if (h->o->list_hooks)
 		return 0;
-	err = h->o->sysfs_root || !h->o->numa_map ?
-	      topology_load(&h->topo, h->o->sysfs_root ? h->o->sysfs_root : "/sys") :
-	      topology_parse_map(&h->topo, h->o->numa_map);
-	if (err) {
-		fprintf(stderr, "ipitrace: cannot read the host NUMA layout\n");
+	if (load_topology(&h->topo, h->o->sysfs_root, h->o->numa_map))
 		return -1;
-	}
 	h->kick = kick_new(on_result, h);
 	stage_hooks(h, hooked);
 	for (i = 0; i < HR_MAX; i++) {

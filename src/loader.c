@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include "loader.h"
 #include "privs.h"
+#include "topology.h"
 
 volatile sig_atomic_t tracer_exiting;
 
@@ -135,4 +136,24 @@ double mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int load_topology(struct topology *t, const char *sysfs_root,
+		  const char *numa_map)
+{
+	const char *root = sysfs_root ? sysfs_root : "/sys";
+	int err;
+
+	if (numa_map) {
+		err = topology_parse_map(t, numa_map);
+		if (err)
+			fprintf(stderr, "ipitrace: invalid --numa-map '%s' (expected e.g. 0-1:0/2-3:1)\n",
+				numa_map);
+		return err;
+	}
+	err = topology_load(t, root);
+	if (err)
+		fprintf(stderr, "ipitrace: cannot read the NUMA layout under %s/devices/system: %s\n",
+			root, strerror(-err));
+	return err;
 }

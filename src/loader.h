@@ -35,6 +35,12 @@ void read_percpu_counters(int map_fd, int n, __u64 *out);
 __u64 prog_recursion_misses(struct bpf_object *obj);
 double mono_now(void);
 
+struct topology;
+/* From --numa-map when given, else from sysfs under @sysfs_root (NULL:
+ * /sys); prints why it failed. */
+int load_topology(struct topology *t, const char *sysfs_root,
+		  const char *numa_map);
+
 /* Set by SIGINT / SIGTERM: the trace loops end and print the final report. */
 extern volatile sig_atomic_t tracer_exiting;
 
