@@ -144,9 +144,15 @@ def test_error_bad_numa_map():
 def test_error_not_root():
     if not shutil.which("setpriv"):
         raise Skip("setpriv not installed")
-    r = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-             "--inh-caps=-all", "--bounding-set=-all", IPITRACE, "--guest",
-             "-d", "1"])
+    # a copy nobody can execute wherever the checkout lives
+    with tempfile.TemporaryDirectory() as d:
+        os.chmod(d, 0o755)
+        exe = os.path.join(d, "ipitrace")
+        shutil.copy(IPITRACE, exe)
+        os.chmod(exe, 0o755)
+        r = run(["setpriv", "--reuid=65534", "--regid=65534",
+                 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+                 exe, "--guest", "-d", "1"])
     assert r.returncode != 0
     assert "need root" in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
