@@ -62,6 +62,8 @@ struct guest {
 	struct hook_role roles[16];
 	struct links links;
 	struct ring_buffer *rb;
+	int rb_fds[IPT_MAX_CPUS];	/* one ring per CPU */
+	__u32 rb_size;
 	struct topology topo;
 	struct ksyms *ksyms;
 	struct agg agg;
@@ -134,6 +136,76 @@ static unsigned int kagg_what(struct guest *g)
 	return g->o->aggregate ? KAGG_ALL : KAGG_CSD;
 }
 
+/* Per-CPU ring size: 16 MiB in all, 256 KiB to 4 MiB a CPU (a power of
+ * two); with -a there are no records, so the smallest. */
+static __u32 ring_size(const struct guest *g)
+{
+	__u32 size = 4 << 20;
+
+	if (g->o->aggregate)
+		return 64 << 10;
+	while (size > (256 << 10) && (__u64)size * g->nr_cpus > (16 << 20))
+		size >>= 1;
+	return size;
+}
+
+/* One ring per CPU, created before the object is loaded: the first one is
+ * also the template of the BPF array of maps. */
+static int create_rings(struct guest *g)
+{
+	char name[16];
+	int i;
+
+	for (i = 0; i < g->nr_cpus; i++) {
+		snprintf(name, sizeof(name), "ipt_rb%d", i);
+		g->rb_fds[i] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, name, 0, 0,
+					      g->rb_size, NULL);
+		if (g->rb_fds[i] < 0) {
+			fprintf(stderr, "ipitrace: cannot create ring buffer %d: %s\n",
+				i, strerror(errno));
+			return -1;
+		}
+	}
+	return bpf_map__set_inner_map_fd(g->skel->maps.events, g->rb_fds[0]);
+}
+
+/* After the load: plug the rings into the array of maps and poll them all
+ * from one ring_buffer. */
+static int open_rings(struct guest *g)
+{
+	int outer = bpf_map__fd(g->skel->maps.events), i;
+	__u32 key;
+
+	for (i = 0; i < g->nr_cpus; i++) {
+		key = i;
+		if (bpf_map_update_elem(outer, &key, &g->rb_fds[i], BPF_ANY))
+			goto fail;
+		if (!g->rb)
+			g->rb = ring_buffer__new(g->rb_fds[i], handle_event, g,
+						 NULL);
+		else if (ring_buffer__add(g->rb, g->rb_fds[i], handle_event, g))
+			goto fail;
+		if (!g->rb)
+			goto fail;
+	}
+	return 0;
+fail:
+	fprintf(stderr, "ipitrace: cannot set up the ring buffers: %s\n",
+		strerror(errno));
+	return -1;
+}
+
+static void close_rings(struct guest *g)
+{
+	int i;
+
+	ring_buffer__free(g->rb);
+	g->rb = NULL;
+	for (i = 0; i < IPT_MAX_CPUS; i++)
+		if (g->rb_fds[i] > 0)
+			close(g->rb_fds[i]);
+}
+
 static int open_and_load(struct guest *g)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = g->o->btf);
@@ -155,13 +227,14 @@ static int open_and_load(struct guest *g)
 	s->rodata->stale_ns = (__u64)g->o->stale_ms * 1000000ULL;
 	s->rodata->nr_cpus = g->nr_cpus;
 	s->rodata->aggregate = g->o->aggregate;
-	if (g->o->aggregate) {
-		/* no records: a small ring; a pair matrix for this machine */
-		bpf_map__set_max_entries(s->maps.events, 1 << 16);
+	if (g->o->aggregate)
 		bpf_map__set_max_entries(s->maps.pair_agg,
 					 g->nr_cpus * g->nr_cpus);
-	}
-	s->rodata->rb_wakeup_bytes = bpf_map__max_entries(s->maps.events) / 2;
+	g->rb_size = ring_size(g);
+	bpf_map__set_max_entries(s->maps.events, g->nr_cpus);
+	s->rodata->rb_wakeup_bytes = g->rb_size / 2;
+	if (create_rings(g))
+		return -1;
 	if (g->o->no_csd)
 		disable_csd_roles(g);
 	err = hooks_apply(g->roles, guest_nr_roles, s->obj);
@@ -303,7 +376,7 @@ static void trace_loop(struct guest *g)
 static void cleanup(struct guest *g)
 {
 	detach_programs(&g->links);
-	ring_buffer__free(g->rb);
+	close_rings(g);
 	ipi_guest_bpf__destroy(g->skel);
 	agg_free(&g->agg);
 	agg_free(&g->total);
@@ -350,16 +423,9 @@ static int setup(struct guest *g)
 	}
 	/* handlers first: a send whose handler is not traced yet would sit
 	 * pending and pair with a later IPI */
-	if (open_and_load(g) ||
+	if (open_and_load(g) || open_rings(g) ||
 	    attach_programs(g->skel->obj, "_entry", &g->links))
 		return -1;
-	g->rb = ring_buffer__new(bpf_map__fd(g->skel->maps.events),
-				 handle_event, g, NULL);
-	if (!g->rb) {
-		fprintf(stderr, "ipitrace: cannot open the ring buffer: %s\n",
-			strerror(errno));
-		return -1;
-	}
 	return 0;
 }
 
