@@ -404,12 +404,35 @@ static __always_inline __u64 kprobe_caller(struct pt_regs *regs)
 	return ret;
 }
 
+#define FENTRY_FRAMES	8
+
+/*
+ * fentry has no registers to read the return address from: walk the stack
+ * (BPF program, trampoline, the traced function just past its entry, its
+ * caller) and take the frame after the traced function's. The walk costs
+ * about a microsecond; only kernels without the ipi tracepoints pay it.
+ */
+static __always_inline __u64 fentry_caller(void *ctx)
+{
+	__u64 ip = bpf_get_func_ip(ctx), stack[FENTRY_FRAMES] = {};
+	long n = bpf_get_stack(ctx, stack, sizeof(stack), 0);
+	int i;
+
+	for (i = 0; i < FENTRY_FRAMES - 1; i++) {
+		if (i * 8 >= n)
+			break;
+		if (stack[i] > ip && stack[i] - ip < 64)
+			return stack[i + 1];
+	}
+	return 0;
+}
+
 /* One fentry and one kprobe program per send function; only kprobes can
  * read the caller's return address from the stack. */
 #define FN_BOTH(fn, name, proto, call)					\
 SEC("fentry/" #fn) int BPF_PROG(fentry_##name, proto)			\
 {									\
-	__u64 caller = 0;						\
+	__u64 caller = fentry_caller(ctx);				\
 	return call;							\
 }									\
 SEC("kprobe/" #fn) int BPF_KPROBE(kprobe_##name, proto)			\
