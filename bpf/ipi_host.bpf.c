@@ -227,9 +227,14 @@ static __always_inline int on_sched(int type, struct task_struct *p, __u32 aux)
 	return 0;
 }
 
+/* Into a vCPU thread: it runs again. Out of one that goes to sleep: a
+ * halted vCPU stops polling and blocks, which splits its halt time. */
 static __always_inline int on_switch(struct task_struct *prev,
-				     struct task_struct *next)
+				     struct task_struct *next,
+				     unsigned int prev_state)
 {
+	if (prev_state)
+		on_sched(HE_SWITCH_OUT, prev, prev_state);
 	return on_sched(HE_SWITCH_IN, next, BPF_CORE_READ(prev, pid));
 }
 
@@ -292,7 +297,8 @@ TP_BOTH(sched_waking, sched_waking, ARGS(struct task_struct *p),
 TP_BOTH(sched_wakeup, sched_wakeup, ARGS(struct task_struct *p),
 	on_waking(HE_WAKEUP, p))
 TP_BOTH(sched_switch, sched_switch, ARGS(bool preempt, struct task_struct *prev,
-	struct task_struct *next), on_switch(prev, next))
+	struct task_struct *next, unsigned int prev_state),
+	on_switch(prev, next, prev_state))
 TP_BOTH(ipi_send_cpu, ipi_send_cpu, ARGS(unsigned int cpu), on_ipi_send(cpu))
 TP_BOTH(kvm_avic_incomplete_ipi, avic_incomplete,
 	ARGS(__u32 vcpu, __u32 icrh, __u32 icrl, __u32 id),

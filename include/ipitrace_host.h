@@ -20,6 +20,7 @@ enum host_ev_type {
 	HE_IPI_KICK,		/* ipi_send_cpu from a vCPU thread (kick of a running vCPU): a0 target CPU */
 	HE_AVIC_INCOMPLETE,	/* kvm_avic_incomplete_ipi: a0 vcpu, a1 icrl, v0 id */
 	HE_AVIC_DOORBELL,	/* kvm_avic_doorbell: a0 vcpuid, a1 apicid */
+	HE_SWITCH_OUT,		/* sched_switch away from a vCPU thread that sleeps: arg_tid = prev, a0 = prev_state */
 	HE_TYPE_MAX,
 };
 

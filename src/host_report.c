@@ -274,10 +274,12 @@ static void text_halt(FILE *f, const struct host_report *r)
 					ROW_NEVER_FIRED : ROW_NO_HOOK));
 		return;
 	}
-	fprintf(f, "  time polling %s, waiting %s (a blocked halt's poll phase "
-		"counts as waiting: kvm_vcpu_wakeup gives only the total)\n",
+	fprintf(f, "  time polling %s, waiting %s (%llu of %llu blocked halts "
+		"split at the switch-out to sleep; the rest count as waiting)\n",
 		fmt_ns(h->poll_ns, b1, sizeof(b1)),
-		fmt_ns(h->wait_ns, b2, sizeof(b2)));
+		fmt_ns(h->wait_ns, b2, sizeof(b2)),
+		(unsigned long long)h->blocked_split,
+		(unsigned long long)h->blocked);
 	fprintf(f, "  halt-poll window: grow %llu  shrink %llu\n",
 		(unsigned long long)h->grow, (unsigned long long)h->shrink);
 	fprintf(f, "  halt time: mean %s  p50 %s",
@@ -541,7 +543,8 @@ static void json_halt(struct jw *w, const struct kick *k)
 	jw_u64(w, "blocked", h->blocked);
 	jw_u64(w, "invalid", h->invalid);
 	jw_u64(w, "poll_ns", h->poll_ns);
-	jw_u64(w, "wait_ns", h->wait_ns);	/* blocked halts whole, poll phase included */
+	jw_u64(w, "wait_ns", h->wait_ns);
+	jw_u64(w, "blocked_split", h->blocked_split);
 	jw_u64(w, "grow", h->grow);
 	jw_u64(w, "shrink", h->shrink);
 	json_lat(w, "p50_ns", hh->count, hist_percentile(hh, 50));

@@ -74,6 +74,7 @@ struct kthread {
 	int vcpu;
 	int last_cpu;
 	__u64 exit_ts;		/* 0: not in an exit */
+	__u64 sleep_ts;		/* last switch-out to sleep */
 	__u32 exit_isa;
 	__u32 exit_reason;
 	struct kipi *open;
@@ -617,9 +618,19 @@ static void on_switch_in(struct kick *k, const struct host_event *e)
 		v->pend.dst_cpu = (int)e->cpu;
 }
 
-static void halt_account(struct kick_halt *h, const struct host_event *e)
+static void on_switch_out(struct kick *k, const struct host_event *e)
+{
+	struct kthread *tt = thread_find(k, e->arg_tid);
+
+	if (tt)
+		tt->sleep_ts = e->ts;
+}
+
+static void halt_account(struct kick_halt *h, const struct host_event *e,
+			 const struct kthread *t)
 {
 	bool waited = e->a0, valid = e->a1;
+	__u64 start = e->ts > e->v0 ? e->ts - e->v0 : 0, poll;
 
 	h->halts++;
 	h->halt_ns += e->v0;
@@ -627,7 +638,14 @@ static void halt_account(struct kick_halt *h, const struct host_event *e)
 		h->invalid++;
 	if (waited) {
 		h->blocked++;
-		h->wait_ns += e->v0;	/* poll phase included: not separable */
+		if (t->sleep_ts >= start && t->sleep_ts <= e->ts) {
+			poll = t->sleep_ts - start;
+			h->poll_ns += poll;
+			h->wait_ns += e->v0 - poll;
+			h->blocked_split++;
+		} else {
+			h->wait_ns += e->v0;
+		}
 	} else {
 		if (valid)
 			h->polled++;
@@ -645,16 +663,16 @@ static void on_halt_end(struct kick *k, const struct host_event *e,
 	if (t->vcpu < 0) {
 		if (filter_pid(k, e->pid) && k->f_vcpu < 0) {
 			k->st.unattributed_halts++;
-			halt_account(&k->total, e);
+			halt_account(&k->total, e, t);
 			hist_add(&k->halt_hist, e->v0);
 		}
 		return;
 	}
 	if (kick_filter_match(k, e->pid, t->vcpu)) {
-		halt_account(&k->total, e);
+		halt_account(&k->total, e, t);
 		hist_add(&k->halt_hist, e->v0);
 		if (v)
-			halt_account(&v->info.halt, e);
+			halt_account(&v->info.halt, e, t);
 	}
 	if (!v || !v->pend.active)
 		return;
@@ -775,6 +793,7 @@ void kick_event(struct kick *k, const struct host_event *e)
 	case HE_IPI_KICK:	on_ipi_kick(k, e, t); break;
 	case HE_WAKEUP:		on_wakeup(k, e); break;
 	case HE_SWITCH_IN:	on_switch_in(k, e); break;
+	case HE_SWITCH_OUT:	on_switch_out(k, e); break;
 	case HE_HALT_END:	on_halt_end(k, e, t); break;
 	case HE_VM_EXIT:	on_vm_exit(k, e, t); break;
 	case HE_VM_ENTRY:	on_vm_entry(k, e, t); break;

@@ -59,8 +59,10 @@ struct kick_result {
 
 typedef void (*kick_cb)(const struct kick_result *r, void *ctx);
 
-/* Halt accounting. A blocked halt (waited=1) polled first and then slept;
- * the event has only the total, so its whole ns counts as wait_ns. */
+/* Halt accounting. A blocked halt (waited=1) polled first and then slept:
+ * kvm_vcpu_wakeup has only the total, so the split comes from the vCPU
+ * thread's switch-out to sleep inside the halt; without one, the whole
+ * halt counts as wait_ns. */
 struct kick_halt {
 	__u64 halts;
 	__u64 polled;		/* waited=0 && valid: halt-polling caught the wakeup */
@@ -68,7 +70,9 @@ struct kick_halt {
 	__u64 invalid;		/* valid=0 */
 	__u64 halt_ns;		/* sum of all halt durations */
 	__u64 poll_ns;		/* sum over halts with waited=0 */
-	__u64 wait_ns;		/* sum over halts with waited=1 (poll phase included) */
+	__u64 wait_ns;		/* sum over halts with waited=1, less their poll phase
+				 * where the switch-out to sleep was seen */
+	__u64 blocked_split;	/* blocked halts split at the switch-out */
 	__u64 grow, shrink;	/* kvm_halt_poll_ns */
 	__u64 poll_window_ns;	/* last kvm_halt_poll_ns "new" value */
 };

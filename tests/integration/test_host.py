@@ -110,6 +110,16 @@ def test_halt_counts_match_the_vm():
     assert v["halts"] == vm["vcpu1_halts"], (v, vm["vcpu1_halts"])
     assert v["polled"] + v["blocked"] == v["halts"], v
     assert halt["halts"] >= v["halts"]
+    # Polling never outlasts KVM's window: each polled halt, and the poll
+    # phase of each blocked halt split at its switch-out, is at most
+    # halt_poll_ns (the module parameter; 50% and 2 ms slack in all for a
+    # polling thread preempted by the host).
+    with open("/sys/module/kvm/parameters/halt_poll_ns") as f:
+        window = int(f.read())
+    polling = (halt["halts"] - halt["blocked"]) + halt["blocked_split"]
+    print("  polling %d ns over %d halts (window %d ns), waiting %d ns"
+          % (halt["poll_ns"], polling, window, halt["wait_ns"]))
+    assert halt["poll_ns"] <= polling * window * 1.5 + 2000000, halt
 
 
 def test_host_list_hooks():

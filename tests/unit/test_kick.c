@@ -462,6 +462,28 @@ static void test_halt_accounting(void **state)
 	assert_int_equal(h->poll_window_ns, 10000);
 }
 
+/* A blocked halt splits at its thread's switch-out to sleep: polling before
+ * it, waiting after it. A switch-out outside the halt does not count. */
+static void test_halt_poll_wait_split(void **state)
+{
+	struct fix *f = *state;
+	const struct kick_halt *h = kick_halt_total(f->k);
+
+	/* halt from 100000 to 200000: polls 30000, then sleeps */
+	feed(f, HE_SWITCH_OUT, 130000, 102, 1, 102, 1, 0, 0, 0);
+	halt_end(f, 200000, 102, 100000, 1, 1);
+	assert_int_equal(h->blocked, 1);
+	assert_int_equal(h->blocked_split, 1);
+	assert_int_equal(h->poll_ns, 30000);
+	assert_int_equal(h->wait_ns, 70000);
+	/* the last switch-out (130000) is before this halt (250000..300000) */
+	halt_end(f, 300000, 102, 50000, 1, 1);
+	assert_int_equal(h->blocked, 2);
+	assert_int_equal(h->blocked_split, 1);
+	assert_int_equal(h->poll_ns, 30000);
+	assert_int_equal(h->wait_ns, 120000);
+}
+
 static void test_exits(void **state)
 {
 	struct fix *f = *state;
@@ -618,6 +640,7 @@ int main(void)
 		T(test_broadcast),
 		T(test_learn_thread),
 		T(test_halt_accounting),
+		T(test_halt_poll_wait_split),
 		T(test_exits),
 		T(test_report),
 #undef T
