@@ -130,3 +130,14 @@ def test_host_list_hooks():
         assert role in rows, rows.keys()
     if os.path.isdir("/sys/kernel/tracing/events/kvm/kvm_apic_ipi"):
         assert "kvm/kvm_apic_ipi" in rows["icr_write"]
+
+
+def test_pid_filter_excludes_other_vms():
+    need_kvm()
+    # -p names a process that is not the VM: nothing of the VM is followed
+    doc, vm = traced_vm(["--vcpu-kick", "-p", str(os.getpid())],
+                        ["--ipis", "50"])
+    assert vm["ipis_received"] == 50
+    assert doc["ipis"] == 0, doc["ipis"]
+    assert doc["vms"] == [], doc["vms"]
+    assert doc["halt"]["halts"] == 0, doc["halt"]
