@@ -117,4 +117,5 @@ qemu-check: deps static
 # program floor; prints figures (results/overhead.{md,json}), never gates on timing.
 bench: deps
 	@$(MAKE) --no-print-directory all
+	@mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
 	@python3 tests/bench/overhead.py

@@ -33,8 +33,10 @@ static bool cand_usable(const struct hook_cand *c, const struct hook_probe *p)
 		ev = strchr(c->target, '/');
 		return p->has_tp_btf(ev ? ev + 1 : c->target, p->ctx);
 	case HOOK_RAW_TP:
-	case HOOK_TRACEPOINT:
 		return p->has_raw_tp(c->target, p->ctx);
+	case HOOK_TRACEPOINT:
+		return p->has_tracefs_event &&
+		       p->has_tracefs_event(c->target, p->ctx);
 	case HOOK_FENTRY:
 		return p->has_fentry(c->target, p->ctx);
 	case HOOK_KPROBE:
@@ -121,10 +123,8 @@ static bool kp_has_tp_btf(const char *event, void *ctx)
 	return btf__find_by_name_kind(kp->vmlinux, name, BTF_KIND_TYPEDEF) > 0;
 }
 
-static bool kp_has_raw_tp(const char *cat_event, void *ctx)
+static bool kp_has_tracefs_event(const char *cat_event, void *ctx)
 {
-	struct kernel_probe *kp = ctx;
-	const char *ev = strchr(cat_event, '/');
 	char path[256];
 	size_t i;
 
@@ -133,6 +133,17 @@ static bool kp_has_raw_tp(const char *cat_event, void *ctx)
 		if (!access(path, F_OK))
 			return true;
 	}
+	return false;
+}
+
+static bool kp_has_raw_tp(const char *cat_event, void *ctx)
+{
+	struct kernel_probe *kp = ctx;
+	const char *ev = strchr(cat_event, '/');
+	char path[256];
+
+	if (kp_has_tracefs_event(cat_event, ctx))
+		return true;
 	/* tracefs may not be mounted: the tracepoint's iterator tells */
 	if (kp->ksyms && ev) {
 		snprintf(path, sizeof(path), "__traceiter_%s", ev + 1);
@@ -205,6 +216,7 @@ void hooks_kernel_probe(struct hook_probe *p)
 	p->has_raw_tp = kp_has_raw_tp;
 	p->has_fentry = kp_has_fentry;
 	p->has_kprobe = kp_has_kprobe;
+	p->has_tracefs_event = kp_has_tracefs_event;
 	p->ctx = kp;
 }
 

@@ -36,6 +36,8 @@ struct hook_probe {
 	bool (*has_raw_tp)(const char *cat_event, void *ctx);
 	bool (*has_fentry)(const char *func, void *ctx);
 	bool (*has_kprobe)(const char *func, void *ctx);
+	/* a classic tracepoint attaches through tracefs: it must be mounted */
+	bool (*has_tracefs_event)(const char *cat_event, void *ctx);
 	void *ctx;
 };
 

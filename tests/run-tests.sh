@@ -17,6 +17,12 @@ count() {	# add "N passed, N failed[, N skipped]" from the last such line
 	[ $# -ge 6 ] && skipped=$((skipped + $5))
 }
 
+# tracefs is the independent list of tracepoints some tests compare with
+if ! mountpoint -q /sys/kernel/tracing && [ "$(id -u)" = 0 ]; then
+	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null &&
+		echo "mounted tracefs on /sys/kernel/tracing"
+fi
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
