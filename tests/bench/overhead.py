@@ -7,6 +7,7 @@ one a smp_call_function_single() IPI plus the wake-up IPI back) with no
 tracer and under each tracer, interleaved A B A B ... over several rounds:
 
   ipitrace   ./ipitrace --guest -j (per-event mode)
+  ipitrace_nocsd      ./ipitrace --guest -j --no-csd (two hooks per IPI, not four)
   ipitrace_aggregate  ./ipitrace --guest -j --aggregate (if the binary has it)
   bpftrace   tests/bench/ipi_pair.bt (same pairing, send -> handler hist())
   perf       perf record -a -e ipi:ipi_send_cpu
@@ -276,6 +277,13 @@ class IpitraceAggregate(Ipitrace):
 
     def cmd(self):
         return [IPITRACE, "--guest", "-j", "--aggregate"]
+
+
+class IpitraceNoCsd(Ipitrace):
+    key, label = "ipitrace_nocsd", "ipitrace --guest --no-csd (per-event)"
+
+    def cmd(self):
+        return [IPITRACE, "--guest", "-j", "--no-csd"]
 
 
 class Bpftrace(Tracer):
@@ -652,7 +660,8 @@ def markdown(res):
     lines.append("|---|---|---|---|---|---|---|---|---|---|")
     lines.append("| no tracer | 1.000 | 1.000 | - | - | - | - | - | - | p50 %s ns, mean %s ns |"
                  % (res["baseline"]["rtt_p50_ns"], res["baseline"]["rtt_mean_ns"]))
-    for key in ("ipitrace", "ipitrace_aggregate", "bpftrace", "perf", "floor"):
+    for key in ("ipitrace", "ipitrace_nocsd", "ipitrace_aggregate", "bpftrace",
+                "perf", "floor"):
         c = res["configs"].get(key)
         if not c:
             continue
@@ -714,7 +723,7 @@ def main():
     ap.add_argument("--rounds", type=int, help="A B rounds per tracer (default 5, --quick 3)")
     ap.add_argument("--out", default=os.path.join(REPO, "results"), help="results folder")
     ap.add_argument("--only", help="comma-separated subset of "
-                    "ipitrace,ipitrace_aggregate,bpftrace,perf,floor")
+                    "ipitrace,ipitrace_nocsd,ipitrace_aggregate,bpftrace,perf,floor")
     args = ap.parse_args()
 
     if os.geteuid() != 0:
@@ -734,7 +743,7 @@ def main():
     notes = []
     res = {"machine": machine_info(), "configs": {}}
 
-    classes = [Ipitrace, IpitraceAggregate, Bpftrace, Perf, Floor]
+    classes = [Ipitrace, IpitraceNoCsd, IpitraceAggregate, Bpftrace, Perf, Floor]
     if not has_aggregate_mode():
         classes.remove(IpitraceAggregate)
         res["configs"]["ipitrace_aggregate"] = {
