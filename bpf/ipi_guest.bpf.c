@@ -95,8 +95,10 @@ static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
 
+	/* atomic: a hook in an interrupt may nest inside one in process
+	 * context on this CPU and bump the same counter */
 	if (v)
-		*v += 1;
+		__sync_fetch_and_add(v, 1);
 }
 
 /* Wake the consumer only when the ring is filling up: every wake-up is an
@@ -245,10 +247,13 @@ static __always_inline void on_send_mask(const void *mask, __u64 callsite,
 	}
 }
 
+/* Multicast function calls: generic_smp_call_function_interrupt is its own
+ * symbol on older kernels and an alias of the single-target handler since
+ * 6.x, so either callback marks one. */
 static __always_inline int on_send_cpumask(const void *mask, __u64 callsite,
 					   __u64 callback)
 {
-	if (callback != fn_call_many) {
+	if (callback != fn_call_many && callback != fn_call_single) {
 		stat_inc(ST_SEND_OTHER);
 		return 0;
 	}
@@ -282,9 +287,6 @@ static __always_inline int on_entry(int kind)
 	return 0;
 }
 
-/* Keeps the compiler from reordering the slot's field accesses around the
- * csd field that publishes them (x86 keeps the order of stores and of loads). */
-#define barrier() asm volatile("" ::: "memory")
 
 static __always_inline struct csd_slot *csd_slot_of(__u64 csd)
 {

@@ -42,8 +42,10 @@ static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
 
+	/* atomic: a hook in an interrupt may nest inside one in process
+	 * context on this CPU and bump the same counter */
 	if (v)
-		*v += 1;
+		__sync_fetch_and_add(v, 1);
 }
 
 static __always_inline bool pid_ok(__u32 pid)
@@ -104,15 +106,32 @@ static __always_inline void ev_submit(struct host_event *e)
 	bpf_ringbuf_submit(e, flags);
 }
 
-/* A KVM event in the current thread; NULL when filtered out. */
-static __always_inline struct host_event *kvm_ev(int type, __s32 vcpu_id)
+/*
+ * A KVM event; NULL when filtered out. Only hooks that run in the vCPU
+ * thread itself (ICR write, hypercall, halt end, poll window, VM entry and
+ * exit) may teach us that the current thread is one: an interrupt accepted
+ * from a timer or a kick from a kworker runs in whatever thread was there.
+ */
+static __always_inline struct host_event *kvm_ev_from(int type, __s32 vcpu_id,
+						      bool in_vcpu_thread)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
 	if (!pid_ok(id >> 32))
 		return NULL;
-	learn_vcpu((__u32)id, id >> 32, vcpu_id);
+	if (in_vcpu_thread && (__u32)id)
+		learn_vcpu((__u32)id, id >> 32, vcpu_id);
 	return ev_new(type);
+}
+
+static __always_inline struct host_event *kvm_ev(int type, __s32 vcpu_id)
+{
+	return kvm_ev_from(type, vcpu_id, true);
+}
+
+static __always_inline struct host_event *kvm_ev_any(int type)
+{
+	return kvm_ev_from(type, -1, false);
 }
 
 static __always_inline int on_apic_ipi(__u32 icr_low, __u32 dest_id)
@@ -130,7 +149,7 @@ static __always_inline int on_apic_ipi(__u32 icr_low, __u32 dest_id)
 static __always_inline int on_accept_irq(__u32 apicid, __u16 dm, __u16 tm,
 					 __u8 vec)
 {
-	struct host_event *e = kvm_ev(HE_ACCEPT_IRQ, -1);
+	struct host_event *e = kvm_ev_any(HE_ACCEPT_IRQ);
 
 	if (!e)
 		return 0;
@@ -201,7 +220,7 @@ static __always_inline int on_vm_entry(struct kvm_vcpu *vcpu)
 static __always_inline int on_kick(struct kvm_vcpu *vcpu)
 {
 	__s32 id = BPF_CORE_READ(vcpu, vcpu_id);
-	struct host_event *e = kvm_ev(HE_KICK, -1);
+	struct host_event *e = kvm_ev_any(HE_KICK);
 
 	if (!e)
 		return 0;
@@ -229,11 +248,11 @@ static __always_inline int on_sched(int type, struct task_struct *p, __u32 aux)
 
 /* Into a vCPU thread: it runs again. Out of one that goes to sleep: a
  * halted vCPU stops polling and blocks, which splits its halt time. */
-static __always_inline int on_switch(struct task_struct *prev,
+static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 				     struct task_struct *next,
 				     unsigned int prev_state)
 {
-	if (prev_state)
+	if (!preempt && prev_state)
 		on_sched(HE_SWITCH_OUT, prev, prev_state);
 	return on_sched(HE_SWITCH_IN, next, BPF_CORE_READ(prev, pid));
 }
@@ -260,7 +279,7 @@ static __always_inline int on_ipi_send(__u32 cpu)
 
 static __always_inline int on_avic(int type, __u32 a0, __u32 a1, __u64 v0)
 {
-	struct host_event *e = kvm_ev(type, -1);
+	struct host_event *e = kvm_ev_any(type);
 
 	if (!e)
 		return 0;
@@ -298,7 +317,7 @@ TP_BOTH(sched_wakeup, sched_wakeup, ARGS(struct task_struct *p),
 	on_waking(HE_WAKEUP, p))
 TP_BOTH(sched_switch, sched_switch, ARGS(bool preempt, struct task_struct *prev,
 	struct task_struct *next, unsigned int prev_state),
-	on_switch(prev, next, prev_state))
+	on_switch(preempt, prev, next, prev_state))
 TP_BOTH(ipi_send_cpu, ipi_send_cpu, ARGS(unsigned int cpu), on_ipi_send(cpu))
 TP_BOTH(kvm_avic_incomplete_ipi, avic_incomplete,
 	ARGS(__u32 vcpu, __u32 icrh, __u32 icrl, __u32 id),

@@ -17,6 +17,26 @@ enum pend_result {
 };
 
 /*
+ * send_ns publishes the slot: 0 empty, PEND_BUSY while a sender writes the
+ * fields, else the send's timestamp. A sender takes the slot (0 or stale ->
+ * BUSY), writes the fields, then stores the timestamp; a handler reads the
+ * fields between two looks at the same timestamp, the second one being the
+ * compare-and-swap that frees the slot. Timestamps never repeat, so fields
+ * read under a timestamp that is still there belong to that send.
+ */
+#define PEND_BUSY	1ULL
+
+#ifndef barrier
+#define barrier() asm volatile("" ::: "memory")
+#endif
+
+static __always_inline int pend_fresh(__u64 old, __u64 now, __u64 stale_ns)
+{
+	/* now < old: another CPU read the clock later but won the slot */
+	return old == PEND_BUSY || now < old || now - old < stale_ns;
+}
+
+/*
  * Record a send. The oldest pending send wins: the handler that runs next
  * serves it, and the later sends are folded into it (counted).
  */
@@ -24,24 +44,25 @@ static __always_inline int
 ipt_pend_send(struct ipi_pending *p, __u64 now, __u32 src, __u64 callsite,
 	      __u64 func, __u16 flags, __u64 stale_ns)
 {
-	__u64 old = __sync_val_compare_and_swap(&p->send_ns, 0, now);
-	int ret = PEND_NEW;
+	int i, ret = PEND_COALESCED;
+	__u64 old;
 
-	if (old) {
-		/* now < old: another CPU read the clock later but won the
-		 * compare-and-swap first; that send is not stale either */
-		if (now < old || now - old < stale_ns) {
-			__sync_fetch_and_add(&p->coalesced, 1);
-			return PEND_COALESCED;
-		}
-		p->send_ns = now;
+	for (i = 0; i < 2; i++) {	/* one retry if a handler raced us */
+		old = *(volatile __u64 *)&p->send_ns;
+		if (old && pend_fresh(old, now, stale_ns))
+			break;
+		if (__sync_val_compare_and_swap(&p->send_ns, old, PEND_BUSY) != old)
+			continue;
+		p->src_cpu = src;
+		p->callsite = callsite;
+		p->func = func;
+		p->flags = flags;
 		p->coalesced = 0;
-		ret = PEND_STALE;
+		barrier();
+		*(volatile __u64 *)&p->send_ns = now;
+		return old ? PEND_STALE : PEND_NEW;
 	}
-	p->src_cpu = src;
-	p->callsite = callsite;
-	p->func = func;
-	p->flags = flags;
+	__sync_fetch_and_add(&p->coalesced, 1);
 	return ret;
 }
 
@@ -49,16 +70,19 @@ ipt_pend_send(struct ipi_pending *p, __u64 now, __u32 src, __u64 callsite,
 static __always_inline int
 ipt_pend_take(struct ipi_pending *p, __u64 now, struct ipi_event *e)
 {
-	__u64 ts;
+	__u64 ts = *(volatile __u64 *)&p->send_ns;
 
+	if (!ts || ts == PEND_BUSY)
+		return 0;
+	barrier();
 	e->src_cpu = p->src_cpu;
 	e->callsite = p->callsite;
 	e->func = p->func;
 	e->flags = p->flags;
-	ts = __sync_lock_test_and_set(&p->send_ns, 0);
-	if (!ts)
+	e->coalesced = p->coalesced;
+	barrier();
+	if (__sync_val_compare_and_swap(&p->send_ns, ts, 0) != ts)
 		return 0;
-	e->coalesced = __sync_lock_test_and_set(&p->coalesced, 0);
 	e->send_ns = ts;
 	e->lat_ns = now > ts ? now - ts : 0;
 	return 1;

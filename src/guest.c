@@ -206,6 +206,29 @@ static void close_rings(struct guest *g)
 			close(g->rb_fds[i]);
 }
 
+static bool uses_tracepoint(const struct hook_role *r)
+{
+	return r->chosen >= 0 && (r->cands[r->chosen].type == HOOK_TP_BTF ||
+				  r->cands[r->chosen].type == HOOK_RAW_TP);
+}
+
+/*
+ * The ipi tracepoints name the kind of a send only by its callback: without
+ * this address every function-call IPI would look like "other". (Since 6.x
+ * generic_smp_call_function_interrupt is a macro for it, so multicast sends
+ * carry the same callback.)
+ */
+static int check_callbacks(struct guest *g)
+{
+	static const char fn[] = "generic_smp_call_function_single_interrupt";
+
+	if (!uses_tracepoint(&g->roles[0]) || ksyms_addr(g->ksyms, fn))
+		return 0;
+	fprintf(stderr, "ipitrace: cannot find %s in /proc/kallsyms (kernel.kptr_restrict?)\n",
+		fn);
+	return -1;
+}
+
 static int open_and_load(struct guest *g)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = g->o->btf);
@@ -408,6 +431,8 @@ static int setup(struct guest *g)
 		return -1;
 	if (g->o->list_hooks)
 		return 0;
+	if (check_callbacks(g))
+		return -1;
 	if (g->o->metrics) {
 		g->ms = metrics_listen(g->o->metrics, stderr);
 		if (!g->ms)

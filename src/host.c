@@ -87,18 +87,38 @@ static __u64 ktime_now(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Events that run in a vCPU thread, so that e->pid is a VM. */
+static bool from_vcpu_thread(const struct host_event *e)
+{
+	switch (e->type) {
+	case HE_APIC_IPI:
+	case HE_PV_SEND_IPI:
+	case HE_HALT_END:
+	case HE_HALT_POLL:
+	case HE_VM_ENTRY:
+	case HE_VM_EXIT:
+		return e->pid > 0;
+	default:
+		return false;
+	}
+}
+
 /* Name the vCPU threads of a VM at its first event: a short-lived VM may
- * come and go between two periodic scans. */
-static void scan_new_vm(struct host *h, __u32 pid)
+ * come and go between two periodic scans (which also catch VMs beyond the
+ * first 64 remembered here). */
+static void scan_new_vm(struct host *h, const struct host_event *e)
 {
 	int i;
 
+	if (!from_vcpu_thread(e))
+		return;
 	for (i = 0; i < h->nr_scanned; i++)
-		if (h->scanned[i] == pid)
+		if (h->scanned[i] == e->pid)
 			return;
-	if (h->nr_scanned < 64)
-		h->scanned[h->nr_scanned++] = pid;
-	vcpu_scan("/proc", pid, found_vcpu, h);
+	if (h->nr_scanned == 64)
+		return;
+	h->scanned[h->nr_scanned++] = e->pid;
+	vcpu_scan("/proc", e->pid, found_vcpu, h);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -108,7 +128,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
-	scan_new_vm(h, e->pid);
+	scan_new_vm(h, e);
 	kick_event(h->kick, e);
 	return 0;
 }

@@ -25,6 +25,8 @@ PAIR_SLACK_FRAC = 0.10      # ... and <= count + 10% + 10: background IPIs
                             # on a pair (nohz idle-balance kicks from the busy
                             # sender, remote wakeups) measured up to +8% here
 PAIR_SLACK_ABS = 10
+MULTICAST_MIN_FRAC = 0.90  # membarrier skips a CPU whose busy thread was not
+                            # running at that instant (rare in these guests)
 CAL_MIN_FRAC = 0.95         # CAL delta of a target >= 95% of the IPIs driven to it
 CAL_AGREE_FRAC = 0.05       # traced call IPIs per target vs CAL delta: within
 CAL_AGREE_ABS = 25          # 5% + 25 (the trace window is a little wider)
@@ -237,6 +239,31 @@ def main():
                f"(all kinds {p.get('count', 0)}), numa {p.get('numa')}, p50 {p.get('p50_ns')} ns")
         c.tcheck(lo <= got <= hi, f"pair {s}->{d}: call_single {got} in [{lo}, {hi}] for {n} calls")
         c.tcheck(p.get("numa") == want_numa, f"pair {s}->{d}: numa {p.get('numa')} == {want_numa}")
+    # multicast: one membarrier(PRIVATE_EXPEDITED) from the source IPIs every
+    # other CPU (each runs a busy thread of ipiload) through one cpumask send
+    for name, lines in sec.items():
+        m = re.match(r"^multicast (\d+) (\d+)$", name)
+        if not m:
+            continue
+        s, n = int(m.group(1)), int(m.group(2))
+        lj, err = load_json([l for l in lines if l.startswith("{")])
+        did = lj.get("count") if lj else None
+        c.check(did == n, f"multicast from CPU {s}: ipiload did {n} calls",
+                f"got {did} ({err})" if err else f"got {did}")
+        for d in sorted(node_of):
+            if d == s:
+                continue
+            want_numa = "same" if node_of[s] == node_of[d] else "cross"
+            p = by_pair.get((s, d), {})
+            got = p.get("kinds", {}).get("call_many", 0)
+            lo = int(n * MULTICAST_MIN_FRAC)
+            hi = n + int(n * PAIR_SLACK_FRAC) + PAIR_SLACK_ABS
+            c.info(f"multicast {s}->{d}: {n} membarrier calls; ipitrace call_many {got}, "
+                   f"numa {p.get('numa')}")
+            c.tcheck(lo <= got <= hi,
+                     f"multicast {s}->{d}: call_many {got} in [{lo}, {hi}] for {n} calls")
+            c.tcheck(p.get("numa") == want_numa,
+                     f"multicast {s}->{d}: numa {p.get('numa')} == {want_numa}")
     # the workload's own callback, named through the per-CSD tracepoints:
     # every cpuid read queues one CSD running cpuid_smp_cpuid and sends one
     # IPI (these guests idle in HLT, never polling), and nothing else in the

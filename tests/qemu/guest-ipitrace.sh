@@ -7,9 +7,12 @@
 #   IPT_PAIRS       driven pairs SRC:DST:COUNT[,SRC:DST:COUNT...]
 #                   (default 0:1:500,0:2:500,3:1:300)
 #   IPT_BENCH_IPIS  --ipis for `ipitrace bench` (default 200; 0 skips it)
+#   IPT_MULTICAST   membarrier multicasts from CPU 0 to busy CPUs (default 200;
+#                   0 skips them)
 # Needs /bin/ipitrace and /bin/ipiload (static builds).
 PAIRS=${IPT_PAIRS:-0:1:500,0:2:500,3:1:300}
 BENCH_IPIS=${IPT_BENCH_IPIS:-200}
+MULTICAST=${IPT_MULTICAST:-200}
 
 up() { read -r u _ < /proc/uptime; echo "$u"; }
 step() { echo "guest: $(up) s: $*" >&2; }
@@ -50,6 +53,12 @@ for p in $(echo "$PAIRS" | tr ',' ' '); do
 	timeout 120 ipiload --src "$s" --dst "$d" --count "$n" --json
 	echo "rc=$? uptime=$(up)"
 done
+if [ "$MULTICAST" != 0 ]; then
+	step "ipiload --mode multicast --src 0 --count $MULTICAST"
+	echo "== multicast 0 $MULTICAST"
+	timeout 120 ipiload --mode multicast --src 0 --count "$MULTICAST" --json
+	echo "rc=$? uptime=$(up)"
+fi
 cat /proc/interrupts > /tmp/irq-after
 
 step "stop ipitrace (SIGINT)"

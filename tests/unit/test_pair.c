@@ -287,6 +287,31 @@ static void test_concurrent_send_older_timestamp(void **state)
 	assert_int_equal(S.ev[0].lat_ns, 95);
 }
 
+/*
+ * A sender caught between taking the slot and publishing its timestamp
+ * (an interrupt on its CPU, say): a handler then finds the slot busy and
+ * pairs nothing rather than the previous send's fields; another sender
+ * folds into the one being published. Once published, it pairs normally.
+ */
+static void test_slot_being_published(void **state)
+{
+	struct ipi_pending *p = &S.pend[1][IPI_CALL_SINGLE];
+
+	(void)state;
+	p->send_ns = PEND_BUSY;		/* CPU 0 mid-publish */
+	p->src_cpu = 7;			/* a previous send's leftovers */
+	assert_int_equal(sim_handler(1, IPI_CALL_SINGLE, 1000), 0);
+	assert_int_equal(p->send_ns, PEND_BUSY);
+	assert_int_equal(sim_send(2, 1, IPI_CALL_SINGLE, 1001), PEND_COALESCED);
+	p->src_cpu = 0;			/* CPU 0 finishes: fields, then time */
+	p->send_ns = 990;
+	assert_int_equal(sim_handler(1, IPI_CALL_SINGLE, 1100), 1);
+	assert_int_equal(S.ev[0].src_cpu, 0);
+	assert_int_equal(S.ev[0].lat_ns, 110);
+	assert_int_equal(S.ev[0].coalesced, 1);
+	assert_int_equal(p->send_ns, 0);
+}
+
 static void test_kinds_apart(void **state)
 {
 	(void)state;
@@ -344,6 +369,7 @@ int main(void)
 		cmocka_unit_test_setup(test_handler_without_send, setup),
 		cmocka_unit_test_setup(test_stale, setup),
 		cmocka_unit_test_setup(test_concurrent_send_older_timestamp, setup),
+		cmocka_unit_test_setup(test_slot_being_published, setup),
 		cmocka_unit_test_setup(test_kinds_apart, setup),
 		cmocka_unit_test_setup(test_send_cpu_kind, setup),
 	};

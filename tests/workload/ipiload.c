@@ -4,7 +4,7 @@
  * of ipitrace (the workload for integration tests and `make run`).
  *
  *   ipiload [--src CPU] [--dst CPU] [--count N | --duration SEC]
- *           [--mode cpuid|membarrier] [--gap-us U] [--json]
+ *           [--mode cpuid|membarrier|multicast] [--gap-us U] [--json]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -22,7 +22,7 @@
 
 static const char usage[] =
 "Usage: ipiload [--src CPU] [--dst CPU] [--count N | --duration SEC]\n"
-"               [--mode cpuid|membarrier] [--gap-us U] [--json]\n"
+"               [--mode cpuid|membarrier|multicast] [--gap-us U] [--json]\n"
 "\n"
 "Sends IPIs from CPU --src to CPU --dst and prints its own measurement:\n"
 "calls done, elapsed time, and the round trip of one call (p50/mean/p99).\n"
@@ -39,6 +39,9 @@ static const char usage[] =
 "                      membarrier: a thread spins on DST and the sender\n"
 "                        calls membarrier(PRIVATE_EXPEDITED[_RSEQ]): one\n"
 "                        IPI to a busy DST per call, sender spins\n"
+"                      multicast: a thread spins on every other CPU and each\n"
+"                        membarrier(PRIVATE_EXPEDITED) IPIs them all at once\n"
+"                        (smp_call_function_many(); --dst is ignored)\n"
 "  -g, --gap-us U      pause between calls (default 0; 1000 with --duration)\n"
 "  -j, --json          one JSON object instead of text\n";
 
@@ -47,6 +50,7 @@ struct opts {
 	long count;
 	double duration;
 	int membarrier;
+	int multicast;		/* membarrier to busy threads on all other CPUs */
 	long gap_us;
 	int json;
 };
@@ -130,8 +134,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				o->membarrier = 0;
 			} else if (!strcmp(optarg, "membarrier")) {
 				o->membarrier = 1;
+			} else if (!strcmp(optarg, "multicast")) {
+				o->membarrier = 1;
+				o->multicast = 1;
 			} else {
-				fprintf(stderr, "ipiload: bad mode '%s' (cpuid|membarrier)\n",
+				fprintf(stderr, "ipiload: bad mode '%s' (cpuid|membarrier|multicast)\n",
 					optarg);
 				return -1;
 			}
@@ -174,11 +181,15 @@ static int check_cpus(struct opts *o)
 		fprintf(stderr, "ipiload: --src %d is not an online CPU\n", o->src);
 		return -1;
 	}
-	if (o->dst < 0)
+	if (o->dst < 0 && !o->multicast)
 		o->dst = default_dst(o->src);
-	if (!ipigen_cpu_online(o->dst)) {
+	if (!o->multicast && !ipigen_cpu_online(o->dst)) {
 		fprintf(stderr, "ipiload: --dst %d is not an online CPU\n", o->dst);
 		return -1;
+	}
+	if (o->multicast) {
+		o->dst = -1;
+		return 0;
 	}
 	if (o->membarrier && o->dst == o->src) {
 		fprintf(stderr, "ipiload: membarrier mode needs --dst != --src\n");
@@ -239,7 +250,8 @@ static int run_loop(struct ipigen *g, const struct opts *o,
 static void report(const struct opts *o, const struct ipigen *g,
 		   const struct ipigen_stats *st, uint64_t elapsed)
 {
-	const char *mode = o->membarrier ? "membarrier" : "cpuid";
+	const char *mode = o->multicast ? "multicast" :
+			   o->membarrier ? "membarrier" : "cpuid";
 
 	if (o->json) {
 		printf("{\"mode\":\"%s\",\"mech\":\"%s\",\"src\":%d,\"dst\":%d,"
@@ -261,12 +273,44 @@ static void report(const struct opts *o, const struct ipigen *g,
 	       (unsigned long long)st->p99);
 }
 
+/* Multicast: a busy thread on every other online CPU, and one
+ * membarrier(PRIVATE_EXPEDITED) per call IPIs them all at once. */
+static int open_multicast(struct ipigen *g, const struct opts *o,
+			  struct ipigen_spinner *spin, int *nr)
+{
+	int cpus[IPIGEN_MAX_TARGETS], cpu, n = 0, err;
+
+	*nr = 0;
+	if (!(ipigen_mb_init() & IPIGEN_MB_EXPEDITED)) {
+		fprintf(stderr, "ipiload: membarrier PRIVATE_EXPEDITED unavailable\n");
+		return -ENOTSUP;
+	}
+	for (cpu = 0; cpu < ipigen_nr_cpus() && n < IPIGEN_MAX_TARGETS; cpu++) {
+		if (cpu == o->src || !ipigen_cpu_online(cpu))
+			continue;
+		err = ipigen_spinner_start(&spin[n], cpu);
+		if (err) {
+			fprintf(stderr, "ipiload: busy thread on CPU %d: %s\n",
+				cpu, strerror(-err));
+			break;
+		}
+		cpus[n++] = cpu;
+	}
+	*nr = n;
+	if (n < 1)
+		return -ENODEV;
+	return ipigen_open(g, IPIGEN_MB_ALL_CPUS, cpus, n);
+}
+
 static int open_gen(struct ipigen *g, const struct opts *o,
-		    struct ipigen_spinner *spin)
+		    struct ipigen_spinner *spin, int *nr_spin)
 {
 	enum ipigen_mech mech = IPIGEN_CPUID;
 	int err;
 
+	*nr_spin = 0;
+	if (o->multicast)
+		return open_multicast(g, o, spin, nr_spin);
 	if (o->membarrier) {
 		mech = ipigen_mb_init() & IPIGEN_MB_CPU ?
 		       IPIGEN_MB_ONE_CPU : IPIGEN_MB_ALL_CPUS;
@@ -277,21 +321,19 @@ static int open_gen(struct ipigen *g, const struct opts *o,
 			return err;
 		}
 	}
-	err = ipigen_open(g, mech, &o->dst, 1);
-	if (err && o->membarrier)
-		ipigen_spinner_stop(spin);
-	return err;
+	*nr_spin = 1;
+	return ipigen_open(g, mech, &o->dst, 1);
 }
 
 int main(int argc, char **argv)
 {
-	struct ipigen_spinner spin;
+	static struct ipigen_spinner spin[IPIGEN_MAX_TARGETS];
 	struct samples s = {};
 	struct ipigen_stats st;
 	struct ipigen g;
 	struct opts o;
 	uint64_t elapsed = 0;
-	int err;
+	int err, i, nr_spin;
 
 	if (parse_opts(argc, argv, &o) || check_cpus(&o))
 		return 2;
@@ -301,13 +343,16 @@ int main(int argc, char **argv)
 			strerror(-err));
 		return 1;
 	}
-	if (open_gen(&g, &o, &spin))
+	if (open_gen(&g, &o, spin, &nr_spin)) {
+		for (i = 0; i < nr_spin; i++)
+			ipigen_spinner_stop(&spin[i]);
 		return 1;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	err = run_loop(&g, &o, &s, &elapsed);
-	if (o.membarrier)
-		ipigen_spinner_stop(&spin);
+	for (i = 0; i < nr_spin; i++)
+		ipigen_spinner_stop(&spin[i]);
 	ipigen_close(&g);
 	if (!err)
 		err = ipigen_stats(s.v, s.n, &st);
