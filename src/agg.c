@@ -45,16 +45,12 @@ int agg_init(struct agg *a, const struct topology *t, int nr_cpus)
 	return 0;
 }
 
+_Static_assert((int)TOPO_SAME == (int)NUMA_SAME && (int)TOPO_CROSS == (int)NUMA_CROSS &&
+	       (int)TOPO_UNKNOWN == (int)NUMA_UNKNOWN, "NUMA classes must match");
+
 int agg_numa_class(const struct agg *a, __u32 src, __u32 dst)
 {
-	int same;
-
-	if (src == dst)
-		return NUMA_SAME;
-	same = a->topo ? topology_same_node(a->topo, src, dst) : -1;
-	if (same < 0)
-		return NUMA_UNKNOWN;
-	return same ? NUMA_SAME : NUMA_CROSS;
+	return topology_class(a->topo, (int)src, (int)dst);
 }
 
 static size_t caller_hash(__u64 callsite, __u64 func, int type, int kind)
@@ -133,6 +129,8 @@ static void add_pair(struct agg *a, const struct ipi_event *e)
 	}
 	a->pair_kinds[(e->src_cpu * a->nr_cpus + e->dst_cpu) * IPI_KIND_MAX +
 		      e->kind]++;
+	if (a->no_pair_hists)
+		return;
 	h = &a->pairs[e->src_cpu * a->nr_cpus + e->dst_cpu];
 	if (!*h)
 		*h = calloc(1, sizeof(**h));
@@ -189,6 +187,7 @@ void agg_reset(struct agg *a)
 	a->records = 0;
 	a->coalesced = 0;
 	a->out_of_range = 0;
+	a->pairs_mean_only = false;
 }
 
 void agg_free(struct agg *a)

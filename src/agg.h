@@ -42,6 +42,7 @@ struct agg {
 	__u64 coalesced;
 	__u64 out_of_range;		/* records with a CPU id >= nr_cpus */
 	bool pairs_mean_only;		/* aggregate mode: pair counts and sums only */
+	bool no_pair_hists;		/* no per-pair histograms (~4 KiB a pair) */
 };
 
 const char *ipi_kind_name(int kind);

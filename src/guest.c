@@ -17,34 +17,31 @@
 #include "output.h"
 #include "topology.h"
 
-#define TP(cat, ev, prog)					\
-	{ HOOK_TP_BTF, cat "/" ev, "tp_btf_" prog },		\
-	{ HOOK_RAW_TP, cat "/" ev, "raw_tp_" prog }
 #define FN(fn, prog)						\
 	{ HOOK_FENTRY, fn, "fentry_" prog },			\
 	{ HOOK_KPROBE, fn, "kprobe_" prog }
 
 const struct hook_role guest_roles_template[] = {
 	{ .name = "send_call_single", .required = true, .cands = {
-		TP("ipi", "ipi_send_cpu", "ipi_send_cpu"),
+		HOOK_TP("ipi", "ipi_send_cpu", "ipi_send_cpu"),
 		FN("native_send_call_func_single_ipi", "send_call_single") } },
 	{ .name = "send_call_many", .cands = {
-		TP("ipi", "ipi_send_cpumask", "ipi_send_cpumask"),
+		HOOK_TP("ipi", "ipi_send_cpumask", "ipi_send_cpumask"),
 		FN("native_send_call_func_ipi", "send_call_many") } },
 	{ .name = "send_resched", .cands = {
-		TP("ipi", "ipi_send_cpu", "ipi_send_cpu"),
+		HOOK_TP("ipi", "ipi_send_cpu", "ipi_send_cpu"),
 		FN("native_smp_send_reschedule", "send_resched") } },
 	{ .name = "send_irq_work", .cands = {
-		TP("ipi", "ipi_send_cpu", "ipi_send_cpu"),
+		HOOK_TP("ipi", "ipi_send_cpu", "ipi_send_cpu"),
 		FN("arch_irq_work_raise", "send_irq_work") } },
 	{ .name = "entry_call_single", .required = true, .cands = {
-		TP("irq_vectors", "call_function_single_entry", "call_single_entry") } },
+		HOOK_TP("irq_vectors", "call_function_single_entry", "call_single_entry") } },
 	{ .name = "entry_call_many", .cands = {
-		TP("irq_vectors", "call_function_entry", "call_many_entry") } },
+		HOOK_TP("irq_vectors", "call_function_entry", "call_many_entry") } },
 	{ .name = "entry_resched", .cands = {
-		TP("irq_vectors", "reschedule_entry", "resched_entry") } },
+		HOOK_TP("irq_vectors", "reschedule_entry", "resched_entry") } },
 	{ .name = "entry_irq_work", .cands = {
-		TP("irq_vectors", "irq_work_entry", "irq_work_entry") } },
+		HOOK_TP("irq_vectors", "irq_work_entry", "irq_work_entry") } },
 	/* tp_btf cannot read the csd tracepoints' function-pointer argument
 	 * (the verifier rejects ctx access to a FUNC_PROTO): raw_tp only. */
 	{ .name = "csd_queue", .cands = {
@@ -52,7 +49,7 @@ const struct hook_role guest_roles_template[] = {
 	{ .name = "csd_entry", .cands = {
 		{ HOOK_RAW_TP, "csd/csd_function_entry", "raw_tp_csd_function_entry" } } },
 	{ .name = "wake_idle_without_ipi", .cands = {
-		TP("sched", "sched_wake_idle_without_ipi", "wake_idle_no_ipi") } },
+		HOOK_TP("sched", "sched_wake_idle_without_ipi", "wake_idle_no_ipi") } },
 };
 const int guest_nr_roles = sizeof(guest_roles_template) / sizeof(guest_roles_template[0]);
 
@@ -446,6 +443,9 @@ static int setup(struct guest *g)
 		fprintf(stderr, "ipitrace: out of memory\n");
 		return -1;
 	}
+	/* the pair matrix is only printed with -C */
+	g->agg.no_pair_hists = !g->o->cpu_pairs;
+	g->total.no_pair_hists = true;
 	/* handlers first: a send whose handler is not traced yet would sit
 	 * pending and pair with a later IPI */
 	if (open_and_load(g) || open_rings(g) ||

@@ -41,6 +41,12 @@ struct hook_probe {
 	void *ctx;
 };
 
+/* A tracepoint role's two candidates: tp_btf, then raw_tp, served by the
+ * BPF programs named tp_btf_<prog> and raw_tp_<prog>. */
+#define HOOK_TP(cat, ev, prog)					\
+	{ HOOK_TP_BTF, cat "/" ev, "tp_btf_" prog },		\
+	{ HOOK_RAW_TP, cat "/" ev, "raw_tp_" prog }
+
 const char *hook_type_name(enum hook_type t);
 /* Chooses a candidate per role. Returns 0, or -ENOENT and sets *missing to
  * the first required role without a usable hook. */

@@ -14,9 +14,6 @@
 #include "topology.h"
 #include "vcpus.h"
 
-#define TP(cat, ev, prog)					\
-	{ HOOK_TP_BTF, cat "/" ev, "tp_btf_" prog },		\
-	{ HOOK_RAW_TP, cat "/" ev, "raw_tp_" prog }
 
 enum host_role {
 	HR_ICR, HR_ACCEPT, HR_PV_IPI, HR_KICK, HR_WAKING, HR_WAKEUP, HR_SWITCH,
@@ -26,11 +23,11 @@ enum host_role {
 
 const struct hook_role host_roles_template[] = {
 	[HR_ICR] = { .name = "icr_write", .required = true,
-		.cands = { TP("kvm", "kvm_apic_ipi", "kvm_apic_ipi") } },
+		.cands = { HOOK_TP("kvm", "kvm_apic_ipi", "kvm_apic_ipi") } },
 	[HR_ACCEPT] = { .name = "accept",
-		.cands = { TP("kvm", "kvm_apic_accept_irq", "kvm_accept_irq") } },
+		.cands = { HOOK_TP("kvm", "kvm_apic_accept_irq", "kvm_accept_irq") } },
 	[HR_PV_IPI] = { .name = "pv_send_ipi",
-		.cands = { TP("kvm", "kvm_hypercall", "kvm_hypercall") } },
+		.cands = { HOOK_TP("kvm", "kvm_hypercall", "kvm_hypercall") } },
 	/* kvm_vcpu_kick became an inline around __kvm_vcpu_kick in 6.x */
 	[HR_KICK] = { .name = "kick", .cands = {
 		{ HOOK_FENTRY, "__kvm_vcpu_kick", "fentry_kick_new" },
@@ -38,26 +35,26 @@ const struct hook_role host_roles_template[] = {
 		{ HOOK_KPROBE, "__kvm_vcpu_kick", "kprobe_kick_new" },
 		{ HOOK_KPROBE, "kvm_vcpu_kick", "kprobe_kick" } } },
 	[HR_WAKING] = { .name = "kick_by_waking",
-		.cands = { TP("sched", "sched_waking", "sched_waking") } },
+		.cands = { HOOK_TP("sched", "sched_waking", "sched_waking") } },
 	[HR_WAKEUP] = { .name = "wakeup",
-		.cands = { TP("sched", "sched_wakeup", "sched_wakeup") } },
+		.cands = { HOOK_TP("sched", "sched_wakeup", "sched_wakeup") } },
 	[HR_SWITCH] = { .name = "on_cpu",
-		.cands = { TP("sched", "sched_switch", "sched_switch") } },
+		.cands = { HOOK_TP("sched", "sched_switch", "sched_switch") } },
 	[HR_HALT_END] = { .name = "halt_end", .required = true,
-		.cands = { TP("kvm", "kvm_vcpu_wakeup", "kvm_vcpu_wakeup") } },
+		.cands = { HOOK_TP("kvm", "kvm_vcpu_wakeup", "kvm_vcpu_wakeup") } },
 	[HR_VM_ENTRY] = { .name = "vm_entry",
-		.cands = { TP("kvm", "kvm_entry", "kvm_entry") } },
+		.cands = { HOOK_TP("kvm", "kvm_entry", "kvm_entry") } },
 	/* the exit reason is only in the classic tracepoint's fields */
 	[HR_VM_EXIT] = { .name = "vm_exit",
 		.cands = { { HOOK_TRACEPOINT, "kvm/kvm_exit", "tp_kvm_exit" } } },
 	[HR_HALT_POLL] = { .name = "halt_poll_ns",
-		.cands = { TP("kvm", "kvm_halt_poll_ns", "kvm_halt_poll") } },
+		.cands = { HOOK_TP("kvm", "kvm_halt_poll_ns", "kvm_halt_poll") } },
 	[HR_IPI_KICK] = { .name = "kick_by_ipi",
-		.cands = { TP("ipi", "ipi_send_cpu", "ipi_send_cpu") } },
+		.cands = { HOOK_TP("ipi", "ipi_send_cpu", "ipi_send_cpu") } },
 	[HR_AVIC_INCOMPLETE] = { .name = "avic_incomplete_ipi",
-		.cands = { TP("kvm", "kvm_avic_incomplete_ipi", "avic_incomplete") } },
+		.cands = { HOOK_TP("kvm", "kvm_avic_incomplete_ipi", "avic_incomplete") } },
 	[HR_AVIC_DOORBELL] = { .name = "avic_doorbell",
-		.cands = { TP("kvm", "kvm_avic_doorbell", "avic_doorbell") } },
+		.cands = { HOOK_TP("kvm", "kvm_avic_doorbell", "avic_doorbell") } },
 };
 const int host_nr_roles = HR_MAX;
 

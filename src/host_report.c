@@ -60,14 +60,12 @@ void host_agg_reset(struct host_agg *a)
 	a->topo = topo;
 }
 
+_Static_assert((int)TOPO_SAME == (int)HN_SAME && (int)TOPO_CROSS == (int)HN_CROSS &&
+	       (int)TOPO_UNKNOWN == (int)HN_UNKNOWN, "NUMA classes must match");
+
 int host_numa_class(const struct topology *topo, int a, int b)
 {
-	int same;
-
-	if (!topo || a < 0 || b < 0)
-		return HN_UNKNOWN;
-	same = topology_same_node(topo, a, b);
-	return same < 0 ? HN_UNKNOWN : same ? HN_SAME : HN_CROSS;
+	return topology_class(topo, a, b);
 }
 
 static void agg_sample(struct host_agg *a, int state, int stage, __u64 v,

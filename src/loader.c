@@ -79,9 +79,11 @@ int attach_programs(struct bpf_object *obj, const char *first,
 			}
 			l = bpf_program__attach(p);
 			if (!l) {
+				int err = -errno;
+
 				fprintf(stderr, "ipitrace: cannot attach %s: %s\n",
-					bpf_program__name(p), strerror(errno));
-				return -errno;
+					bpf_program__name(p), strerror(-err));
+				return err;
 			}
 			links->l[links->n++] = l;
 		}

@@ -145,10 +145,11 @@ static void respond(int fd, const char *status, const char *type,
 	send_all(fd, body, len);
 }
 
-/* One request per connection; a slow client gets 1 s, then is dropped. */
+/* One request per connection; a slow client gets 100 ms, then is dropped:
+ * the trace loop drains the rings between scrapes. */
 static void serve(int fd, metrics_render_fn render, void *ctx)
 {
-	struct timeval tv = { 1, 0 };
+	struct timeval tv = { 0, 100000 };
 	char req[2048], *body = NULL;
 	size_t blen = 0, got = 0;
 	ssize_t n;
@@ -192,18 +193,25 @@ void metrics_poll(struct metrics_server *s, int timeout_ms,
 
 	if (poll(&p, 1, timeout_ms) <= 0)
 		return;
-	while ((fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		serve(fd, render, ctx);
-		close(fd);
-	}
+	/* one scrape per tick: a crowd of clients cannot starve the tracer */
+	fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	serve(fd, render, ctx);
+	close(fd);
 }
+
+/* The same buckets in every scrape (le = 2 ns .. 2^36 ns, then +Inf), as
+ * scrapers expect of one series. */
+#define METRICS_BUCKETS	36
 
 static void render_hist(FILE *f, const char *labels, const struct hist *h)
 {
 	uint64_t b[HIST_LOG2], cum = 0;
-	int i, top = hist_log2(h, b);
+	int i;
 
-	for (i = 0; i < top; i++) {
+	hist_log2(h, b);
+	for (i = 0; i < METRICS_BUCKETS; i++) {
 		cum += b[i];
 		fprintf(f, "ipitrace_ipi_latency_seconds_bucket{%s,le=\"%.9g\"} %llu\n",
 			labels, (hist_log2_hi(i) + 1) / 1e9,

@@ -398,3 +398,15 @@ void topology_free(struct topology *t)
 	free(t->cpu_node);
 	memset(t, 0, sizeof(*t));
 }
+
+int topology_class(const struct topology *t, int a, int b)
+{
+	int same;
+
+	if (a >= 0 && a == b)
+		return TOPO_SAME;
+	if (!t || a < 0 || b < 0)
+		return TOPO_UNKNOWN;
+	same = topology_same_node(t, a, b);
+	return same < 0 ? TOPO_UNKNOWN : same ? TOPO_SAME : TOPO_CROSS;
+}
