@@ -285,8 +285,9 @@ static void read_kernel_agg(struct guest *g)
 	g->have_snap = true;
 }
 
-static void report(struct guest *g, double span)
+static void guest_report(void *ctx, double span)
 {
+	struct guest *g = ctx;
 	struct guest_report r = {
 		.duration_s = span,
 		.roles = g->roles,
@@ -359,8 +360,9 @@ static void render_metrics(FILE *f, void *ctx)
 }
 
 /* Sleep one tick, serving scrapes meanwhile. */
-static void tick(struct guest *g)
+static void guest_tick(void *ctx)
 {
+	struct guest *g = ctx;
 	struct timespec ts = { 0, 50 * 1000000 };
 
 	if (g->ms)
@@ -369,29 +371,18 @@ static void tick(struct guest *g)
 		nanosleep(&ts, NULL);
 }
 
-static void trace_loop(struct guest *g)
+static void guest_drain(void *ctx)
 {
-	const struct ipt_opts *o = g->o;
-	double start = mono_now(), last = start, t;
-	long reports = 0;
+	struct guest *g = ctx;
 
-	while (!tracer_exiting) {
-		tick(g);
-		ring_buffer__consume(g->rb);
-		t = mono_now();
-		if (o->duration && t - start >= o->duration)
-			break;
-		if (o->interval && t - last >= o->interval) {
-			report(g, t - last);
-			last = t;
-			if (o->count && ++reports >= o->count)
-				return;
-		}
-	}
-	t = mono_now();
-	if (!o->interval || t - last > 0.01)
-		report(g, t - last);
+	ring_buffer__consume(g->rb);
 }
+
+static const struct trace_ops guest_ops = {
+	.tick = guest_tick,
+	.drain = guest_drain,
+	.report = guest_report,
+};
 
 static void cleanup(struct guest *g)
 {
@@ -495,7 +486,7 @@ int guest_run(const struct ipt_opts *o)
 	}
 	start_baseline(&g);
 	print_header(&g);
-	trace_loop(&g);
+	trace_loop(o, &guest_ops, &g);
 	err = 0;
 out:
 	cleanup(&g);

@@ -71,6 +71,7 @@ struct host {
 	__u64 prev[HS_MAX];
 	__u64 prev_misses;
 	__u32 scanned[64];	/* VM processes scanned on their first event */
+	double last_scan;
 	int nr_scanned;
 };
 
@@ -198,8 +199,9 @@ static void stage_hooks(const struct host *h, bool hooked[KS_MAX])
 	hooked[KS_VM_ENTRY] = role_on(h, HR_VM_ENTRY);
 }
 
-static void report(struct host *h, double span)
+static void host_report(void *ctx, double span)
 {
+	struct host *h = ctx;
 	__u64 cur[HS_MAX], misses, lost[HS_MAX];
 	int i;
 
@@ -217,37 +219,43 @@ static void report(struct host *h, double span)
 	kick_reset_stats(h->kick);
 }
 
-static void trace_loop(struct host *h)
+/* Sleep a tick; rescan for vCPU threads (new VMs) every 250 ms. */
+static void host_tick(void *ctx)
 {
-	const struct ipt_opts *o = h->o;
-	double start = mono_now(), last = start, last_scan = start, t;
 	struct timespec tick = { 0, 50 * 1000000 };
-	long reports = 0;
+	struct host *h = ctx;
+	double t;
 
-	while (!tracer_exiting) {
-		nanosleep(&tick, NULL);
-		ring_buffer__consume(h->rb);
-		kick_flush(h->kick, ktime_now());
-		t = mono_now();
-		if (t - last_scan >= 0.25) {
-			scan_vcpus(h);
-			last_scan = t;
-		}
-		if (o->duration && t - start >= o->duration)
-			break;
-		if (o->interval && t - last >= o->interval) {
-			report(h, t - last);
-			last = t;
-			if (o->count && ++reports >= o->count)
-				return;
-		}
+	nanosleep(&tick, NULL);
+	t = mono_now();
+	if (t - h->last_scan >= 0.25) {
+		scan_vcpus(h);
+		h->last_scan = t;
 	}
+}
+
+static void host_drain(void *ctx)
+{
+	struct host *h = ctx;
+
+	ring_buffer__consume(h->rb);
+	kick_flush(h->kick, ktime_now());
+}
+
+static void host_finish(void *ctx)
+{
+	struct host *h = ctx;
+
 	ring_buffer__consume(h->rb);
 	kick_flush_all(h->kick);
-	t = mono_now();
-	if (!o->interval || t - last > 0.01)
-		report(h, t - last);
 }
+
+static const struct trace_ops host_ops = {
+	.tick = host_tick,
+	.drain = host_drain,
+	.finish = host_finish,
+	.report = host_report,
+};
 
 static int setup(struct host *h)
 {
@@ -326,7 +334,7 @@ int host_run(const struct ipt_opts *o)
 	fprintf(o->json ? stderr : stdout,
 		"Tracing KVM IPIs and halts... Hit Ctrl-C to end.\n");
 	fflush(NULL);
-	trace_loop(&h);
+	trace_loop(o, &host_ops, &h);
 	err = 0;
 out:
 	cleanup(&h);

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "loader.h"
+#include "cli.h"
 #include "privs.h"
 #include "topology.h"
 
@@ -158,4 +159,30 @@ int load_topology(struct topology *t, const char *sysfs_root,
 		fprintf(stderr, "ipitrace: cannot read the NUMA layout under %s/devices/system: %s\n",
 			root, strerror(-err));
 	return err;
+}
+
+void trace_loop(const struct ipt_opts *o, const struct trace_ops *ops,
+		void *ctx)
+{
+	double start = mono_now(), last = start, t;
+	long reports = 0;
+
+	while (!tracer_exiting) {
+		ops->tick(ctx);
+		ops->drain(ctx);
+		t = mono_now();
+		if (o->duration && t - start >= o->duration)
+			break;
+		if (o->interval && t - last >= o->interval) {
+			ops->report(ctx, t - last);
+			last = t;
+			if (o->count && ++reports >= o->count)
+				return;
+		}
+	}
+	if (ops->finish)
+		ops->finish(ctx);
+	t = mono_now();
+	if (!o->interval || t - last > 0.01)
+		ops->report(ctx, t - last);
 }

@@ -35,6 +35,21 @@ void read_percpu_counters(int map_fd, int n, __u64 *out);
 __u64 prog_recursion_misses(struct bpf_object *obj);
 double mono_now(void);
 
+struct ipt_opts;
+
+/* What a mode does in the shared trace loop. */
+struct trace_ops {
+	void (*tick)(void *ctx);		/* wait ~50 ms, serving what must be served */
+	void (*drain)(void *ctx);		/* consume the rings */
+	void (*finish)(void *ctx);		/* before the last report */
+	void (*report)(void *ctx, double span);	/* one report covering @span s */
+};
+
+/* Until -d, -c interval reports or a signal: tick, drain, report per -i;
+ * then the final report (unless the last interval has just been printed). */
+void trace_loop(const struct ipt_opts *o, const struct trace_ops *ops,
+		void *ctx);
+
 struct topology;
 /* From --numa-map when given, else from sysfs under @sysfs_root (NULL:
  * /sys); prints why it failed. */
