@@ -400,9 +400,33 @@ static void test_log2_view(void **state)
 	free(h);
 }
 
+/* Slots worked out by hand from the layout: values below 8 are exact, then
+ * 8 sub-buckets per power of two (slot = (log2 - 2) * 8 + next 3 bits). */
+static void test_slot_table(void **state)
+{
+	static const struct { uint64_t v; int slot; uint64_t lo, hi; } t[] = {
+		{ 0, 0, 0, 0 },		{ 7, 7, 7, 7 },
+		{ 8, 8, 8, 8 },		{ 15, 15, 15, 15 },
+		{ 16, 16, 16, 17 },	{ 17, 16, 16, 17 },
+		{ 18, 17, 18, 19 },	{ 31, 23, 30, 31 },
+		{ 32, 24, 32, 35 },	{ 1000, 63, 960, 1023 },
+		{ 1024, 64, 1024, 1151 },	{ 4095, 79, 3840, 4095 },
+		{ 1000000, 143, 983040, 1048575 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_int_equal(hist_slot(t[i].v), t[i].slot);
+		assert_int_equal(hist_slot_lo(t[i].slot), t[i].lo);
+		assert_int_equal(hist_slot_hi(t[i].slot), t[i].hi);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_slot_table),
 		cmocka_unit_test(test_slot_small_range),
 		cmocka_unit_test(test_slot_random_u64),
 		cmocka_unit_test(test_slot_edges_contiguous),
