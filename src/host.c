@@ -85,22 +85,6 @@ static __u64 ktime_now(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* Events that run in a vCPU thread, so that e->pid is a VM. */
-static bool from_vcpu_thread(const struct host_event *e)
-{
-	switch (e->type) {
-	case HE_APIC_IPI:
-	case HE_PV_SEND_IPI:
-	case HE_HALT_END:
-	case HE_HALT_POLL:
-	case HE_VM_ENTRY:
-	case HE_VM_EXIT:
-		return e->pid > 0;
-	default:
-		return false;
-	}
-}
-
 /* Name the vCPU threads of a VM at its first event: a short-lived VM may
  * come and go between two periodic scans (which also catch VMs beyond the
  * first 64 remembered here). */
@@ -108,7 +92,7 @@ static void scan_new_vm(struct host *h, const struct host_event *e)
 {
 	int i;
 
-	if (!from_vcpu_thread(e))
+	if (!kick_in_vcpu_thread(e) || e->pid <= 0)
 		return;
 	for (i = 0; i < h->nr_scanned; i++)
 		if (h->scanned[i] == e->pid)

@@ -774,16 +774,42 @@ static void on_halt_poll(struct kick *k, const struct host_event *e,
 	k->total.poll_window_ns = e->v0;
 }
 
+bool kick_in_vcpu_thread(const struct host_event *e)
+{
+	switch (e->type) {
+	case HE_APIC_IPI:
+	case HE_PV_SEND_IPI:
+	case HE_HALT_END:
+	case HE_HALT_POLL:
+	case HE_VM_ENTRY:
+	case HE_VM_EXIT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* handlers that look at the current thread (the sender, for the others) */
+static bool needs_thread(const struct host_event *e)
+{
+	return e->type != HE_KICK && e->type != HE_WAKEUP &&
+	       e->type != HE_SWITCH_IN && e->type != HE_SWITCH_OUT;
+}
+
 void kick_event(struct kick *k, const struct host_event *e)
 {
 	struct kthread *t;
 
 	if (e->type < HE_TYPE_MAX)
 		k->st.events[e->type]++;
-	t = thread_get(k, e->tid, e->pid);
-	if (!t)
+	/* only events that run in a vCPU thread add a thread to the table:
+	 * the others run in whatever thread an interrupt or a waker found */
+	t = kick_in_vcpu_thread(e) ? thread_get(k, e->tid, e->pid) :
+				thread_find(k, e->tid);
+	if (t)
+		t->last_cpu = (int)e->cpu;
+	else if (needs_thread(e))
 		return;
-	t->last_cpu = (int)e->cpu;
 	switch (e->type) {
 	case HE_APIC_IPI:	on_apic_ipi(k, e, t); break;
 	case HE_PV_SEND_IPI:	on_pv_ipi(k, e, t); break;

@@ -123,6 +123,9 @@ void kick_set_filter(struct kick *k, __u32 pid, int vcpu);
  * Returns 0 or -ENOMEM. */
 int kick_set_thread(struct kick *k, __u32 tid, __u32 vm_pid, int vcpu_id);
 void kick_event(struct kick *k, const struct host_event *e);
+/* Events of hooks that run in the vCPU thread itself (so e->tid is one and
+ * e->pid its VM), unlike an interrupt accepted from a timer, say. */
+bool kick_in_vcpu_thread(const struct host_event *e);
 /* Complete every IPI started at or before now - timeout. */
 void kick_flush(struct kick *k, __u64 now);
 /* Complete everything still pending (end of the run). */
