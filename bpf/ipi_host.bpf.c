@@ -246,12 +246,27 @@ static __always_inline int on_sched(int type, struct task_struct *p, __u32 aux)
 	return 0;
 }
 
-/* Into a vCPU thread: it runs again. Out of one that goes to sleep: a
- * halted vCPU stops polling and blocks, which splits its halt time. */
-static __always_inline int on_switch(bool preempt, struct task_struct *prev,
-				     struct task_struct *next,
-				     unsigned int prev_state)
+/* task_struct.state became __state in 5.14 */
+struct task_struct___old {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline unsigned int task_state(struct task_struct *t)
 {
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return BPF_CORE_READ((struct task_struct___old *)t, state);
+}
+
+/* Into a vCPU thread: it runs again. Out of one that goes to sleep: a
+ * halted vCPU stops polling and blocks, which splits its halt time. The
+ * state is read from the task, not from the tracepoint's prev_state
+ * argument, which only kernels >= 5.18 pass. */
+static __always_inline int on_switch(bool preempt, struct task_struct *prev,
+				     struct task_struct *next)
+{
+	unsigned int prev_state = task_state(prev);
+
 	if (!preempt && prev_state)
 		on_sched(HE_SWITCH_OUT, prev, prev_state);
 	return on_sched(HE_SWITCH_IN, next, BPF_CORE_READ(prev, pid));
@@ -316,8 +331,7 @@ TP_BOTH(sched_waking, sched_waking, ARGS(struct task_struct *p),
 TP_BOTH(sched_wakeup, sched_wakeup, ARGS(struct task_struct *p),
 	on_waking(HE_WAKEUP, p))
 TP_BOTH(sched_switch, sched_switch, ARGS(bool preempt, struct task_struct *prev,
-	struct task_struct *next, unsigned int prev_state),
-	on_switch(preempt, prev, next, prev_state))
+	struct task_struct *next), on_switch(preempt, prev, next))
 TP_BOTH(ipi_send_cpu, ipi_send_cpu, ARGS(unsigned int cpu), on_ipi_send(cpu))
 TP_BOTH(kvm_avic_incomplete_ipi, avic_incomplete,
 	ARGS(__u32 vcpu, __u32 icrh, __u32 icrl, __u32 id),
