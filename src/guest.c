@@ -414,7 +414,8 @@ static int setup(struct guest *g)
 	}
 	memcpy(g->roles, guest_roles_template,
 	       sizeof(guest_roles_template[0]) * guest_nr_roles);
-	if (select_kernel_hooks(g->roles, guest_nr_roles, g->o->list_hooks) &&
+	if (select_kernel_hooks(g->roles, guest_nr_roles, g->ksyms,
+				g->o->list_hooks) &&
 	    !g->o->list_hooks)
 		return -1;
 	if (g->o->list_hooks)

@@ -102,7 +102,8 @@ const char *hook_desc(const struct hook_role *r, char *buf, int len)
 
 struct kernel_probe {
 	struct btf *vmlinux;
-	struct ksyms *ksyms;
+	const struct ksyms *ksyms;
+	struct ksyms *own_ksyms;	/* loaded here when the caller had none */
 	int kprobe_pmu;		/* -1 unknown, 0 no, 1 yes */
 	int fentry_ok;		/* -1 unknown: one test load decides */
 };
@@ -199,7 +200,7 @@ static bool kp_has_kprobe(const char *func, void *ctx)
 	return kp->kprobe_pmu && kp->ksyms && ksyms_addr(kp->ksyms, func);
 }
 
-void hooks_kernel_probe(struct hook_probe *p)
+void hooks_kernel_probe(struct hook_probe *p, const struct ksyms *ks)
 {
 	struct kernel_probe *kp = calloc(1, sizeof(*kp));
 
@@ -211,7 +212,9 @@ void hooks_kernel_probe(struct hook_probe *p)
 	kp->vmlinux = btf__load_vmlinux_btf();
 	if (libbpf_get_error(kp->vmlinux))
 		kp->vmlinux = NULL;
-	kp->ksyms = ksyms_load("/proc/kallsyms");
+	if (!ks)
+		ks = kp->own_ksyms = ksyms_load("/proc/kallsyms");
+	kp->ksyms = ks;
 	p->has_tp_btf = kp_has_tp_btf;
 	p->has_raw_tp = kp_has_raw_tp;
 	p->has_fentry = kp_has_fentry;
@@ -227,7 +230,7 @@ void hooks_kernel_probe_free(struct hook_probe *p)
 	if (!kp)
 		return;
 	btf__free(kp->vmlinux);
-	ksyms_free(kp->ksyms);
+	ksyms_free(kp->own_ksyms);
 	free(kp);
 	p->ctx = NULL;
 }

@@ -59,7 +59,9 @@ const char *hook_desc(const struct hook_role *r, char *buf, int len);
 
 /* The real kernel's probes (kernel BTF, tracefs, a test fentry load,
  * the kprobe PMU and kallsyms). */
-void hooks_kernel_probe(struct hook_probe *p);
+struct ksyms;
+/* @ks: the caller's /proc/kallsyms table, or NULL to load one */
+void hooks_kernel_probe(struct hook_probe *p, const struct ksyms *ks);
 void hooks_kernel_probe_free(struct hook_probe *p);
 
 #endif

@@ -249,7 +249,7 @@ static int setup(struct host *h)
 	int i;
 
 	memcpy(h->roles, host_roles_template, sizeof(h->roles));
-	if (select_kernel_hooks(h->roles, HR_MAX, h->o->list_hooks) &&
+	if (select_kernel_hooks(h->roles, HR_MAX, NULL, h->o->list_hooks) &&
 	    !h->o->list_hooks)
 		return -1;
 	if (h->o->list_hooks)

@@ -75,6 +75,7 @@ struct kthread {
 	int last_cpu;
 	__u64 exit_ts;		/* 0: not in an exit */
 	__u64 sleep_ts;		/* last switch-out to sleep */
+	struct kick_halt early;	/* halts while the thread's vCPU was unknown */
 	__u32 exit_isa;
 	__u32 exit_reason;
 	struct kipi *open;
@@ -260,6 +261,36 @@ static struct kvcpu *vcpu_get(struct kick *k, __u32 pid, int vcpu)
 }
 
 /* thread @t runs vCPU @vcpu of its VM */
+static bool filter_pid(const struct kick *k, __u32 pid);
+
+static void halt_merge(struct kick_halt *d, const struct kick_halt *s)
+{
+	d->halts += s->halts;
+	d->polled += s->polled;
+	d->blocked += s->blocked;
+	d->invalid += s->invalid;
+	d->halt_ns += s->halt_ns;
+	d->poll_ns += s->poll_ns;
+	d->wait_ns += s->wait_ns;
+	d->blocked_split += s->blocked_split;
+}
+
+/* A thread learns its vCPU after some halts (a VM that starts halting
+ * before its threads are found): those halts are that vCPU's too. */
+static void adopt_early_halts(struct kick *k, struct kthread *t,
+			      struct kvcpu *v)
+{
+	if (!t->early.halts)
+		return;
+	if (kick_filter_match(k, t->pid, t->vcpu)) {
+		halt_merge(&v->info.halt, &t->early);
+		if (k->f_vcpu >= 0)	/* not in the total while unknown */
+			halt_merge(&k->total, &t->early);
+	}
+	k->st.unattributed_halts -= t->early.halts;
+	memset(&t->early, 0, sizeof(t->early));
+}
+
 static void bind(struct kick *k, struct kthread *t, int vcpu)
 {
 	struct kvcpu *v;
@@ -286,6 +317,7 @@ static void bind(struct kick *k, struct kthread *t, int vcpu)
 	t->vcpu = vcpu;
 	v->info.tid = t->tid;
 	v->info.known = true;
+	adopt_early_halts(k, t, v);
 }
 
 static bool filter_pid(const struct kick *k, __u32 pid)
@@ -661,10 +693,13 @@ static void on_halt_end(struct kick *k, const struct host_event *e,
 
 	close_open(k, t);
 	if (t->vcpu < 0) {
-		if (filter_pid(k, e->pid) && k->f_vcpu < 0) {
+		if (filter_pid(k, e->pid)) {
 			k->st.unattributed_halts++;
-			halt_account(&k->total, e, t);
-			hist_add(&k->halt_hist, e->v0);
+			halt_account(&t->early, e, t);
+			if (k->f_vcpu < 0) {
+				halt_account(&k->total, e, t);
+				hist_add(&k->halt_hist, e->v0);
+			}
 		}
 		return;
 	}

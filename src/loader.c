@@ -27,13 +27,14 @@ int tracer_prepare(int verbose, const char *btf)
 	return 0;
 }
 
-int select_kernel_hooks(struct hook_role *roles, int n, bool quiet)
+int select_kernel_hooks(struct hook_role *roles, int n, const struct ksyms *ks,
+			bool quiet)
 {
 	struct hook_probe probe;
 	const char *missing = NULL;
 	int err;
 
-	hooks_kernel_probe(&probe);
+	hooks_kernel_probe(&probe, ks);
 	err = hooks_select(roles, n, &probe, &missing);
 	hooks_kernel_probe_free(&probe);
 	if (err && !quiet)

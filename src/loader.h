@@ -22,7 +22,9 @@ struct links {
 
 /* Probe the running kernel and choose hooks; prints the error unless
  * @quiet. Returns 0 or -ENOENT (a required role has no hook). */
-int select_kernel_hooks(struct hook_role *roles, int n, bool quiet);
+struct ksyms;
+int select_kernel_hooks(struct hook_role *roles, int n, const struct ksyms *ks,
+			bool quiet);
 void print_hook_table(FILE *f, const struct hook_role *roles, int n);
 /* Attach the loaded programs whose name contains @first before the others
  * (e.g. handlers before senders). */

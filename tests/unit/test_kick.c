@@ -484,6 +484,29 @@ static void test_halt_poll_wait_split(void **state)
 	assert_int_equal(h->wait_ns, 120000);
 }
 
+/* Halts before the thread is known as a vCPU are that vCPU's once it is. */
+static void test_early_halts_adopted(void **state)
+{
+	struct fix *f = *state;
+	const struct kick_vcpu_info *v = NULL;
+	size_t i;
+
+	halt_end(f, 1000, 502, 300, 1, 1);
+	halt_end(f, 2000, 502, 400, 0, 1);
+	assert_int_equal(kick_get_stats(f->k)->unattributed_halts, 2);
+	assert_int_equal(kick_halt_total(f->k)->halts, 2);
+	assert_int_equal(kick_set_thread(f->k, 502, 500, 1), 0);
+	for (i = 0; i < kick_nr_vcpus(f->k); i++)
+		if (kick_vcpu_at(f->k, i)->pid == 500)
+			v = kick_vcpu_at(f->k, i);
+	assert_non_null(v);
+	assert_int_equal(v->halt.halts, 2);
+	assert_int_equal(v->halt.blocked, 1);
+	assert_int_equal(v->halt.polled, 1);
+	assert_int_equal(kick_get_stats(f->k)->unattributed_halts, 0);
+	assert_int_equal(kick_halt_total(f->k)->halts, 2);	/* not twice */
+}
+
 static void test_exits(void **state)
 {
 	struct fix *f = *state;
@@ -641,6 +664,7 @@ int main(void)
 		T(test_learn_thread),
 		T(test_halt_accounting),
 		T(test_halt_poll_wait_split),
+		T(test_early_halts_adopted),
 		T(test_exits),
 		T(test_report),
 #undef T
