@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "ipt.bpf.h"
 #include "ipitrace.h"
 #include "ipi_pair.h"
 #include "ipt_hist.h"
@@ -352,13 +353,6 @@ static __always_inline int on_csd_entry(__u64 func, __u64 csd)
 		now > queued ? now - queued : 0);
 	return 0;
 }
-
-/* One program per tracepoint and flavour. */
-#define TP_BOTH(tp, name, proto, call)					\
-SEC("tp_btf/" #tp) int BPF_PROG(tp_btf_##name, proto) { return call; }	\
-SEC("raw_tp/" #tp) int BPF_PROG(raw_tp_##name, proto) { return call; }
-
-#define ARGS(...) __VA_ARGS__
 
 TP_BOTH(ipi_send_cpu, ipi_send_cpu,
 	ARGS(unsigned int cpu, unsigned long callsite, void *callback),

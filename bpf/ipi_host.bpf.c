@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "ipt.bpf.h"
 #include "ipitrace_host.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -305,12 +306,6 @@ static __always_inline int on_avic(int type, __u32 a0, __u32 a1, __u64 v0)
 	return 0;
 }
 
-#define TP_BOTH(tp, name, proto, call)					\
-SEC("tp_btf/" #tp) int BPF_PROG(tp_btf_##name, proto) { return call; }	\
-SEC("raw_tp/" #tp) int BPF_PROG(raw_tp_##name, proto) { return call; }
-
-#define ARGS(...) __VA_ARGS__
-
 TP_BOTH(kvm_apic_ipi, kvm_apic_ipi, ARGS(__u32 icr_low, __u32 dest_id),
 	on_apic_ipi(icr_low, dest_id))
 TP_BOTH(kvm_apic_accept_irq, kvm_accept_irq,
@@ -355,26 +350,6 @@ int tp_kvm_exit(struct trace_event_raw_kvm_exit *ctx)
 	return 0;
 }
 
-SEC("fentry/__kvm_vcpu_kick")
-int BPF_PROG(fentry_kick_new, struct kvm_vcpu *vcpu)
-{
-	return on_kick(vcpu);
-}
-
-SEC("kprobe/__kvm_vcpu_kick")
-int BPF_KPROBE(kprobe_kick_new, struct kvm_vcpu *vcpu)
-{
-	return on_kick(vcpu);
-}
-
-SEC("fentry/kvm_vcpu_kick")
-int BPF_PROG(fentry_kick, struct kvm_vcpu *vcpu)
-{
-	return on_kick(vcpu);
-}
-
-SEC("kprobe/kvm_vcpu_kick")
-int BPF_KPROBE(kprobe_kick, struct kvm_vcpu *vcpu)
-{
-	return on_kick(vcpu);
-}
+/* kvm_vcpu_kick became an inline around __kvm_vcpu_kick in 6.x */
+FN_PAIR(__kvm_vcpu_kick, kick_new, struct kvm_vcpu *vcpu, on_kick(vcpu))
+FN_PAIR(kvm_vcpu_kick, kick, struct kvm_vcpu *vcpu, on_kick(vcpu))

@@ -31,7 +31,6 @@ struct ipt_pair_val {
 
 enum ipt_record_type {
 	REC_IPI = 1,		/* one IPI: send -> handler entry on the target */
-	REC_CSD = 2,		/* one CSD: queue -> function entry */
 };
 
 /* flags of struct ipi_event */
@@ -41,7 +40,7 @@ enum ipt_record_type {
 
 struct ipi_event {
 	__u64 send_ns;		/* bpf_ktime_get_ns() at send / queue */
-	__u64 lat_ns;		/* handler (or CSD function) entry - send */
+	__u64 lat_ns;		/* handler entry - send */
 	__u64 callsite;		/* sender's return address, 0 if unknown */
 	__u64 func;		/* callback or CSD function, 0 if unknown */
 	__u32 src_cpu;

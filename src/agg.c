@@ -142,15 +142,9 @@ void agg_add(struct agg *a, const struct ipi_event *e)
 {
 	int numa = agg_numa_class(a, e->src_cpu, e->dst_cpu);
 
-	a->records++;
+	if (e->type != REC_IPI || e->kind >= IPI_KIND_MAX)
+		return;
 	add_caller(a, e);
-	if (e->type == REC_CSD) {
-		hist_add(&a->csd[numa], e->lat_ns);
-		return;
-	}
-	if (e->kind >= IPI_KIND_MAX)
-		return;
-	a->coalesced += e->coalesced;
 	hist_add(&a->ipi[numa][e->kind], e->lat_ns);
 	add_pair(a, e);
 }
@@ -184,8 +178,6 @@ void agg_reset(struct agg *a)
 	       IPI_KIND_MAX * sizeof(*a->pair_kinds));
 	memset(a->callers, 0, a->cap_callers * sizeof(*a->callers));
 	a->nr_callers = 0;
-	a->records = 0;
-	a->coalesced = 0;
 	a->out_of_range = 0;
 	a->pairs_mean_only = false;
 }

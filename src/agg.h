@@ -38,8 +38,6 @@ struct agg {
 	struct caller_stat *callers;	/* open addressing, cap_callers slots */
 	size_t nr_callers;
 	size_t cap_callers;
-	__u64 records;
-	__u64 coalesced;
 	__u64 out_of_range;		/* records with a CPU id >= nr_cpus */
 	bool pairs_mean_only;		/* aggregate mode: pair counts and sums only */
 	bool no_pair_hists;		/* no per-pair histograms (~4 KiB a pair) */

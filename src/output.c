@@ -45,13 +45,24 @@ const char *fmt_ns(__u64 ns, char *buf, size_t len)
 	return buf;
 }
 
+/* A record whose CPU is beyond the loader's matrix is lost like one the
+ * kernel refused for its CPU id. */
+static __u64 lost_count(const struct guest_report *r, int stat)
+{
+	__u64 n = r->stats[stat];
+
+	if (stat == ST_CPU_RANGE && r->agg)
+		n += r->agg->out_of_range;
+	return n;
+}
+
 int report_lost_total(const struct guest_report *r, __u64 *total)
 {
 	size_t i;
 
 	*total = r->recursion_misses;
 	for (i = 0; i < ARRAY_SIZE(lost_names); i++)
-		*total += r->stats[lost_names[i].stat];
+		*total += lost_count(r, lost_names[i].stat);
 	return *total != 0;
 }
 
@@ -68,7 +79,7 @@ void report_counter_lists(const struct guest_report *r,
 	*nr_counters = ARRAY_SIZE(counter_names);
 	for (i = 0; i < ARRAY_SIZE(lost_names); i++) {
 		lost[i].name = lost_names[i].key;
-		lost[i].value = r->stats[lost_names[i].stat];
+		lost[i].value = lost_count(r, lost_names[i].stat);
 	}
 	lost[i].name = "recursion_misses";
 	lost[i].value = r->recursion_misses;
@@ -194,7 +205,7 @@ static const char *sym(const struct ksyms *ks, __u64 addr, char *buf, size_t len
 
 static const char *rec_label(const struct caller_stat *c)
 {
-	return c->type == REC_CSD ? "csd" : ipi_kind_name(c->kind);
+	return ipi_kind_name(c->kind);
 }
 
 static void text_callers(FILE *f, const struct guest_report *r)
@@ -235,7 +246,7 @@ void report_text(FILE *f, const struct guest_report *r)
 	fprintf(f, "\nLost: %llu", (unsigned long long)lost);
 	for (i = 0; i < ARRAY_SIZE(lost_names); i++)
 		fprintf(f, " %s=%llu", lost_names[i].key,
-			(unsigned long long)r->stats[lost_names[i].stat]);
+			(unsigned long long)lost_count(r, lost_names[i].stat));
 	fprintf(f, " recursion_misses=%llu\n",
 		(unsigned long long)r->recursion_misses);
 	fflush(f);
@@ -381,7 +392,7 @@ void report_json(FILE *f, const struct guest_report *r)
 	json_hooks(&w, r);
 	jw_obj(&w, "lost");
 	for (i = 0; i < ARRAY_SIZE(lost_names); i++)
-		jw_u64(&w, lost_names[i].key, r->stats[lost_names[i].stat]);
+		jw_u64(&w, lost_names[i].key, lost_count(r, lost_names[i].stat));
 	jw_u64(&w, "recursion_misses", r->recursion_misses);
 	jw_obj_end(&w);
 	jw_obj(&w, "counters");

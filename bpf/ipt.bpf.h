@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers shared by ipitrace's BPF programs. */
+#ifndef __IPT_BPF_H
+#define __IPT_BPF_H
+
+/* One program per tracepoint and flavour: tp_btf_<name> and raw_tp_<name>,
+ * for the loader to pick from (src/hooks.h HOOK_TP). */
+#define TP_BOTH(tp, name, proto, call)					\
+SEC("tp_btf/" #tp) int BPF_PROG(tp_btf_##name, proto) { return call; }	\
+SEC("raw_tp/" #tp) int BPF_PROG(raw_tp_##name, proto) { return call; }
+
+/* One fentry and one kprobe program on a kernel function. */
+#define FN_PAIR(fn, name, proto, call)					\
+SEC("fentry/" #fn) int BPF_PROG(fentry_##name, proto) { return call; }	\
+SEC("kprobe/" #fn) int BPF_KPROBE(kprobe_##name, proto) { return call; }
+
+#define ARGS(...) __VA_ARGS__
+
+#endif /* __IPT_BPF_H */
