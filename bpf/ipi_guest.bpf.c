@@ -178,8 +178,6 @@ static __always_inline void note_send(__u32 target, int kind, __u64 callsite,
 
 	if (!p)
 		return;
-	if (target == self)
-		flags |= IPT_F_SELF;
 	r = ipt_pend_send(p, bpf_ktime_get_ns(), self, callsite, func, flags,
 			  stale_ns);
 	stat_inc(ST_SENDS);
@@ -228,8 +226,7 @@ static __always_inline int on_send_cpu(__u32 cpu, __u64 callsite, __u64 callback
 	return 0;
 }
 
-static __always_inline void on_send_mask(const void *mask, __u64 callsite,
-					 __u16 flags)
+static __always_inline void on_send_mask(const void *mask, __u64 callsite)
 {
 	__u64 func = take_csd_func(0, true);
 	__u32 w, b;
@@ -243,7 +240,7 @@ static __always_inline void on_send_mask(const void *mask, __u64 callsite,
 		for (b = 0; b < 64 && word; b++, word >>= 1) {
 			if (word & 1)
 				note_send(w * 64 + b, IPI_CALL_MANY, callsite,
-					  func, flags);
+					  func, 0);
 		}
 	}
 }
@@ -258,7 +255,7 @@ static __always_inline int on_send_cpumask(const void *mask, __u64 callsite,
 		stat_inc(ST_SEND_OTHER);
 		return 0;
 	}
-	on_send_mask(mask, callsite, 0);
+	on_send_mask(mask, callsite);
 	return 0;
 }
 
@@ -439,13 +436,13 @@ SEC("kprobe/" #fn) int BPF_KPROBE(kprobe_##name, proto)			\
 
 static __always_inline int fallback_send(__u32 cpu, int kind, __u64 caller)
 {
-	note_send(cpu, kind, caller, 0, IPT_F_FALLBACK);
+	note_send(cpu, kind, caller, 0, 0);
 	return 0;
 }
 
 static __always_inline int fallback_send_mask(const void *mask, __u64 caller)
 {
-	on_send_mask(mask, caller, IPT_F_FALLBACK);
+	on_send_mask(mask, caller);
 	return 0;
 }
 

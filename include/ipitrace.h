@@ -34,9 +34,7 @@ enum ipt_record_type {
 };
 
 /* flags of struct ipi_event */
-#define IPT_F_SELF		(1 << 0)	/* source == target */
-#define IPT_F_FALLBACK		(1 << 1)	/* send seen by a function hook */
-#define IPT_F_TRACER		(1 << 2)	/* raised by ipitrace's own ring buffer */
+#define IPT_F_TRACER		(1 << 0)	/* raised by ipitrace's own ring buffer */
 
 struct ipi_event {
 	__u64 send_ns;		/* bpf_ktime_get_ns() at send / queue */

@@ -42,7 +42,7 @@ static int setup(void **state)
 static int sim_send_fn(__u32 src, __u32 dst, int kind, __u64 t,
 		       __u64 callsite, __u64 func)
 {
-	__u16 flags = src == dst ? IPT_F_SELF : 0;
+	__u16 flags = 0;
 	int r;
 
 	assert_true(dst < NCPU && kind < IPI_KIND_MAX);
@@ -135,7 +135,7 @@ static void test_self_flag_and_clock(void **state)
 	(void)state;
 	assert_int_equal(sim_send(3, 3, IPI_IRQ_WORK, 1000), PEND_NEW);
 	assert_int_equal(sim_handler(3, IPI_IRQ_WORK, 1200), 1);
-	assert_true(S.ev[0].flags & IPT_F_SELF);
+	assert_int_equal(S.ev[0].src_cpu, 3);	/* a self-IPI: source == target */
 	assert_int_equal(S.ev[0].lat_ns, 200);
 	/* handler clock behind the send's (cross-CPU skew): latency 0, not
 	 * a huge unsigned value */
@@ -312,6 +312,24 @@ static void test_slot_being_published(void **state)
 	assert_int_equal(p->send_ns, 0);
 }
 
+/* A send's flags reach its handler: how the handler drops the IPIs that
+ * ipitrace's own ring-buffer wake-ups raised (IPT_F_TRACER). */
+static void test_flags_reach_handler(void **state)
+{
+	struct ipi_pending p = {};
+	struct ipi_event e = {};
+
+	(void)state;
+	assert_int_equal(ipt_pend_send(&p, 1000, 2, 0, 0, IPT_F_TRACER,
+				       S.stale_ns), PEND_NEW);
+	assert_int_equal(ipt_pend_take(&p, 1500, &e), 1);
+	assert_true(e.flags & IPT_F_TRACER);
+	assert_int_equal(ipt_pend_send(&p, 2000, 2, 0, 0, 0, S.stale_ns),
+			 PEND_NEW);
+	assert_int_equal(ipt_pend_take(&p, 2500, &e), 1);
+	assert_false(e.flags & IPT_F_TRACER);
+}
+
 static void test_kinds_apart(void **state)
 {
 	(void)state;
@@ -370,6 +388,7 @@ int main(void)
 		cmocka_unit_test_setup(test_stale, setup),
 		cmocka_unit_test_setup(test_concurrent_send_older_timestamp, setup),
 		cmocka_unit_test_setup(test_slot_being_published, setup),
+		cmocka_unit_test_setup(test_flags_reach_handler, setup),
 		cmocka_unit_test_setup(test_kinds_apart, setup),
 		cmocka_unit_test_setup(test_send_cpu_kind, setup),
 	};
