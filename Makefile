@@ -14,7 +14,9 @@ BUILD     := build
 OUTPUT    := ipitrace
 
 CFLAGS    ?= -O2 -g
-CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Iinclude -I$(BUILD) -Isrc
+SRC_DIRS  := src/common src/guest src/host src/report src/bench
+CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Iinclude -I$(BUILD) \
+	     $(addprefix -I,$(SRC_DIRS))
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 LDLIBS    += $(LIBBPF_LIBS) -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
@@ -23,9 +25,9 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_SRCS  := $(wildcard $(addsuffix /*.c,$(SRC_DIRS)))
 LIB_OBJS  := $(patsubst src/%.c,$(BUILD)/%.o,$(LIB_SRCS))
-HDRS      := $(wildcard include/*.h src/*.h)
+HDRS      := $(wildcard include/*.h src/*.h $(addsuffix /*.h,$(SRC_DIRS)))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TOOL_SRCS := $(wildcard tests/workload/*.c)
@@ -66,6 +68,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
 $(BUILD)/%.o: src/%.c $(HDRS) $(SKELS) | $(BUILD)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libipitrace.a: $(LIB_OBJS)
