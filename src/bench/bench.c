@@ -38,7 +38,6 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
-#include <getopt.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +45,8 @@
 #include <string.h>
 #include "bench.h"
 #include "ipigen.h"
+#include "loader.h"
+#include "opts.h"
 #include "topology.h"
 
 #define BENCH_DEFAULT_IPIS	100000
@@ -58,10 +59,8 @@
 #define STATE_IDLE		(1 << 0)
 #define STATE_BUSY		(1 << 1)
 
-static const char bench_usage[] =
-"Usage: ipitrace bench [--src CPU] [--targets CPU[,CPU...]]\n"
-"                      [--state idle|busy|both] [--ipis N] [--gap-us U]\n"
-"                      [--numa-map MAP] [-j|--json]\n"
+static const char bench_intro[] =
+"Usage: ipitrace bench [OPTIONS]\n"
 "\n"
 "Times N IPIs (default 100000) from user space, without a kernel module, in\n"
 "the shape of the published KVM table: to all other CPUs, to one CPU on the\n"
@@ -82,29 +81,20 @@ static const char bench_usage[] =
 "                  smp_call_function_many() to the CPUs running our spinners\n"
 "  membarrier-cpu  to one busy CPU: membarrier(..._RSEQ, FLAG_CPU) (>= 5.10)\n"
 "\n"
-"Options:\n"
-"  -s, --src CPU          CPU the calls are made from (default 0)\n"
-"  -t, --targets LIST     target CPUs (default: every other online CPU); the\n"
-"                         same-node and cross-node rows use the first fitting one\n"
-"      --state S          idle, busy or both (default both); the local\n"
-"                         baseline always runs (state busy: its CPU runs)\n"
-"  -n, --ipis N           calls per row (default 100000)\n"
-"  -g, --gap-us U         pause between calls (default 0, not counted in the\n"
-"                         times); a gap longer than the host's halt_poll_ns\n"
-"                         lets an idle target vCPU really halt between IPIs\n"
-"      --numa-map MAP     pretend topology, e.g. 0:0/1:1 (testing; the IPIs\n"
-"                         are real, only the node labels change)\n"
-"  -j, --json             JSON instead of the table\n"
-"  -h, --help             this text\n";
+"Options:\n";
+
+struct bench_targets {
+	int nr;
+	int cpus[IPIGEN_MAX_TARGETS];
+};
 
 struct bench_opts {
 	int src;
-	int nr_targets;
-	int targets[IPIGEN_MAX_TARGETS];
+	struct bench_targets targets;
 	int states;
 	long ipis;
 	long gap_us;
-	int json;
+	bool json;
 	const char *numa_map;
 };
 
@@ -149,21 +139,10 @@ static void note(struct bench *b, const char *fmt, ...)
 
 /* ---- options ---- */
 
-static int parse_num(const char *s, long min, long max, long *out)
+static int parse_state(const char *s, void *field)
 {
-	char *end;
-	long v;
+	int *states = field;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int parse_state(const char *s, int *states)
-{
 	if (!strcmp(s, "idle"))
 		*states = STATE_IDLE;
 	else if (!strcmp(s, "busy"))
@@ -175,84 +154,69 @@ static int parse_state(const char *s, int *states)
 	return 0;
 }
 
-static int parse_arg(struct bench_opts *o, int c, const char *arg)
+static int parse_targets(const char *s, void *field)
 {
-	long v;
+	struct bench_targets *t = field;
 
-	switch (c) {
-	case 's':
-		if (parse_num(arg, 0, TOPOLOGY_MAX_CPUS - 1, &v))
-			return -EINVAL;
-		o->src = v;
-		return 0;
-	case 't':
-		o->nr_targets = ipigen_parse_cpulist(arg, o->targets,
-						     IPIGEN_MAX_TARGETS);
-		return o->nr_targets > 0 ? 0 : -EINVAL;
-	case 'S':
-		return parse_state(arg, &o->states);
-	case 'n':
-		return parse_num(arg, 1, BENCH_MAX_IPIS, &o->ipis);
-	case 'g':
-		return parse_num(arg, 0, 10000000, &o->gap_us);
-	case 'm':
-		o->numa_map = arg;
-		return 0;
-	}
-	return -EINVAL;
+	t->nr = ipigen_parse_cpulist(s, t->cpus, IPIGEN_MAX_TARGETS);
+	return t->nr > 0 ? 0 : -EINVAL;
 }
 
-static const struct option bench_lopts[] = {
-	{ "src", required_argument, NULL, 's' },
-	{ "targets", required_argument, NULL, 't' },
-	{ "state", required_argument, NULL, 'S' },
-	{ "ipis", required_argument, NULL, 'n' },
-	{ "gap-us", required_argument, NULL, 'g' },
-	{ "numa-map", required_argument, NULL, 'm' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{},
+#define F(field)	offsetof(struct bench_opts, field)
+
+static const struct opt_spec bench_specs[] = {
+	{ "src", 's', OPT_INT, "CPU", .off = F(src), .min = 0,
+	  .max = TOPOLOGY_MAX_CPUS - 1,
+	  .help = "CPU the calls are made from (default 0)" },
+	{ "targets", 't', OPT_CUSTOM, "LIST", .off = F(targets),
+	  .parse = parse_targets,
+	  .help = "target CPUs (default: every other online CPU); the\n"
+		  "same-node and cross-node rows use the first fitting one" },
+	{ "state", 0, OPT_CUSTOM, "S", .off = F(states), .parse = parse_state,
+	  .help = "idle, busy or both (default both); the local\n"
+		  "baseline always runs (state busy: its CPU runs)" },
+	{ "ipis", 'n', OPT_LONG, "N", .off = F(ipis), .min = 1,
+	  .max = BENCH_MAX_IPIS, .help = "calls per row (default 100000)" },
+	{ "gap-us", 'g', OPT_LONG, "U", .off = F(gap_us), .min = 0,
+	  .max = 10000000,
+	  .help = "pause between calls (default 0, not counted in the\n"
+		  "times); a gap longer than the host's halt_poll_ns\n"
+		  "lets an idle target vCPU really halt between IPIs" },
+	{ "numa-map", 0, OPT_STRING, "MAP", .off = F(numa_map),
+	  .help = "pretend topology, e.g. 0:0/1:1 (testing; the IPIs\n"
+		  "are real, only the node labels change)" },
+	{ "json", 'j', OPT_FLAG, .off = F(json),
+	  .help = "JSON instead of the table" },
 };
 
-static const char *opt_name(int c)
-{
-	const struct option *l;
+static const struct opt_table bench_table = {
+	.prog = "ipitrace bench",
+	.specs = bench_specs,
+	.nr = sizeof(bench_specs) / sizeof(bench_specs[0]),
+};
 
-	for (l = bench_lopts; l->name; l++)
-		if (l->val == c)
-			return l->name;
-	return "?";
+static void bench_usage(FILE *f)
+{
+	fputs(bench_intro, f);
+	opts_usage(&bench_table, 0, f);
 }
 
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
 {
-	int c;
+	char err[256];
+	int ret;
 
 	o->ipis = BENCH_DEFAULT_IPIS;
 	o->states = STATE_IDLE | STATE_BUSY;
-	optind = 0;	/* glibc: full reset, main may have used getopt */
-	while ((c = getopt_long(argc, argv, "s:t:n:g:jh", bench_lopts,
-				NULL)) != -1) {
-		if (c == 'j') {
-			o->json = 1;
-		} else if (c == 'h') {
-			fputs(bench_usage, stdout);
-			return 1;
-		} else if (c == '?') {
-			fputs(bench_usage, stderr);
-			return -EINVAL;
-		} else if (parse_arg(o, c, optarg)) {
-			fprintf(stderr, "ipitrace bench: bad value '%s' for --%s\n",
-				optarg, opt_name(c));
-			return -EINVAL;
-		}
+	ret = opts_parse(&bench_table, argc, argv, o, err, sizeof(err));
+	if (ret == OPTS_HELP) {
+		bench_usage(stdout);
+		return 1;
 	}
-	if (optind < argc) {
-		fprintf(stderr, "ipitrace bench: unexpected argument '%s'\n",
-			argv[optind]);
-		return -EINVAL;
-	}
-	return 0;
+	if (ret)
+		fprintf(stderr, "ipitrace bench: %s (see ipitrace bench -h)\n",
+			err);
+	return ret ? -EINVAL : 0;
 }
 
 /* ---- CPUs, targets, topology ---- */
@@ -261,11 +225,11 @@ static int default_targets(struct bench_opts *o)
 {
 	int nr = ipigen_nr_cpus(), cpu;
 
-	o->nr_targets = 0;
-	for (cpu = 0; cpu < nr && o->nr_targets < IPIGEN_MAX_TARGETS; cpu++)
+	o->targets.nr = 0;
+	for (cpu = 0; cpu < nr && o->targets.nr < IPIGEN_MAX_TARGETS; cpu++)
 		if (cpu != o->src && ipigen_cpu_online(cpu))
-			o->targets[o->nr_targets++] = cpu;
-	return o->nr_targets;
+			o->targets.cpus[o->targets.nr++] = cpu;
+	return o->targets.nr;
 }
 
 static int check_cpus(struct bench_opts *o)
@@ -277,38 +241,36 @@ static int check_cpus(struct bench_opts *o)
 			o->src);
 		return -EINVAL;
 	}
-	if (!o->nr_targets && !default_targets(o)) {
+	if (!o->targets.nr && !default_targets(o)) {
 		fprintf(stderr, "ipitrace bench: no other online CPU to send "
 			"IPIs to\n");
 		return -EINVAL;
 	}
-	for (i = 0; i < o->nr_targets; i++) {
-		if (o->targets[i] == o->src) {
+	for (i = 0; i < o->targets.nr; i++) {
+		if (o->targets.cpus[i] == o->src) {
 			fprintf(stderr, "ipitrace bench: --targets must not include "
 				"the source CPU %d (the local row covers it)\n",
 				o->src);
 			return -EINVAL;
 		}
-		if (!ipigen_cpu_online(o->targets[i])) {
+		if (!ipigen_cpu_online(o->targets.cpus[i])) {
 			fprintf(stderr, "ipitrace bench: target CPU %d is not "
-				"online\n", o->targets[i]);
+				"online\n", o->targets.cpus[i]);
 			return -EINVAL;
 		}
 	}
 	return 0;
 }
 
-static int load_topology(struct bench *b)
+/* A machine whose layout cannot be read is one node: the bench still runs. */
+static int bench_topology(struct bench *b)
 {
 	int err;
 
 	if (b->o.numa_map) {
-		err = topology_parse_map(&b->topo, b->o.numa_map);
-		if (err) {
-			fprintf(stderr, "ipitrace bench: bad --numa-map '%s'\n",
-				b->o.numa_map);
-			return err;
-		}
+		err = load_topology(&b->topo, NULL, b->o.numa_map);
+		if (err)
+			return -EINVAL;
 		note(b, "NUMA nodes from --numa-map %s, not from this machine",
 		     b->o.numa_map);
 		return 0;
@@ -332,8 +294,8 @@ static void pick_targets(struct bench *b)
 	int i, cpu, src_node = node_of(b, b->o.src);
 
 	b->same = b->cross = -1;
-	for (i = 0; i < b->o.nr_targets; i++) {
-		cpu = b->o.targets[i];
+	for (i = 0; i < b->o.targets.nr; i++) {
+		cpu = b->o.targets.cpus[i];
 		if (node_of(b, cpu) == src_node) {
 			if (b->same < 0)
 				b->same = cpu;
@@ -557,7 +519,7 @@ static void print_header(const struct bench *b)
 {
 	char tgt[256];
 
-	fmt_cpus(tgt, sizeof(tgt), b->o.targets, b->o.nr_targets);
+	fmt_cpus(tgt, sizeof(tgt), b->o.targets.cpus, b->o.targets.nr);
 	printf("ipitrace bench: %ld IPIs per row, from CPU %d (node %d) to "
 	       "CPUs %s; %d NUMA node(s); gap %ld us\n\n", b->o.ipis, b->o.src,
 	       node_of(b, b->o.src), tgt,
@@ -711,8 +673,8 @@ static void one_cpu_rows(struct bench *b, const char *target, int cpu)
 
 static void run_plan(struct bench *b)
 {
-	const int *all = b->o.targets;
-	int nr = b->o.nr_targets, src = b->o.src;
+	const int *all = b->o.targets.cpus;
+	int nr = b->o.targets.nr, src = b->o.src;
 
 	b->mb_caps = ipigen_mb_init();
 	if (!(b->mb_caps & IPIGEN_MB_EXPEDITED))
@@ -734,7 +696,7 @@ static void run_plan(struct bench *b)
 
 static void add_static_notes(struct bench *b)
 {
-	if (b->o.nr_targets == 1)
+	if (b->o.targets.nr == 1)
 		note(b, "one target CPU: the all-CPUs rows send to that one CPU");
 	note(b, "cpuid rows are round trips: usually one IPI to the target and "
 	     "one back (the target waking the sleeping caller); see CAL dst/src");
@@ -813,7 +775,7 @@ int bench_main(int argc, char **argv)
 	}
 	err = check_cpus(&b->o);
 	if (!err)
-		err = load_topology(b);
+		err = bench_topology(b);
 	if (!err)
 		err = bench_init(b);
 	if (!err)

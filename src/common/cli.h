@@ -5,18 +5,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include "opts.h"
 
 enum ipt_mode { MODE_NONE, MODE_GUEST, MODE_HOST };
 
 struct ipt_opts {
-	enum ipt_mode mode;
+	int mode;		/* enum ipt_mode */
 	double duration;	/* seconds, 0: until Ctrl-C */
 	double interval;	/* seconds, 0: one report at the end */
 	long count;		/* number of interval reports, 0: unlimited */
 	bool json;
 	bool aggregate;	/* histograms in the kernel, no per-IPI records */
 	bool cpu_pairs;
-	int callers;		/* top N callers, 0: off */
+	long callers;		/* top N callers, 0: off */
 	bool list_hooks;
 	bool verbose;
 	bool no_csd;
@@ -38,8 +39,5 @@ struct ipt_opts {
 /* 0 ok, CLI_HELP after printing help to stdout, -1 with a message in err */
 int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len);
 void cli_usage(FILE *f);
-/* strict numbers: whole string, finite, within [min, max] */
-int parse_seconds(const char *s, double min, double max, double *out);
-int parse_long(const char *s, long min, long max, long *out);
 
 #endif

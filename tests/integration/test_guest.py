@@ -128,8 +128,8 @@ def test_error_unknown_option():
 
 
 def test_error_bad_duration():
-    expect_clean_error(["--guest", "-d", "soon"], "invalid duration")
-    expect_clean_error(["--guest", "-d", "-3"], "invalid duration")
+    expect_clean_error(["--guest", "-d", "soon"], "invalid value 'soon' for --duration")
+    expect_clean_error(["--guest", "-d", "-3"], "invalid value '-3' for --duration")
 
 
 def test_error_no_mode():

@@ -112,6 +112,15 @@ static void test_valid_combos(void **state)
 	assert_string_equal(O.btf, "/dev/null");
 }
 
+/* The README's usage tables, copied by hand: an independent list. */
+static const char *const documented[] = {
+	"--duration SEC", "--interval SEC", "--count N", "--json ",
+	"--aggregate", "--cpu-pairs", "--callers[=N]", "--list-hooks",
+	"--btf FILE", "--sysfs-root DIR", "--numa-map MAP", "--no-csd",
+	"--metrics [ADDR:]PORT", "--verbose", "--vcpu-kick", "--halt ",
+	"--pid PID", "--vcpu N", "--samples N", "--stale-ms MS", NULL,
+};
+
 static void test_help(void **state)
 {
 	FILE *saved = stdout;
@@ -123,11 +132,20 @@ static void test_help(void **state)
 	assert_non_null(m);
 	stdout = m;
 	assert_int_equal(PARSE("-h"), CLI_HELP);
+	stdout = fopen("/dev/null", "w");
 	assert_int_equal(PARSE("--guest", "--help"), CLI_HELP);
+	fclose(stdout);
 	stdout = saved;
 	fclose(m);
 	assert_non_null(strstr(buf, "Usage: ipitrace"));
 	assert_non_null(strstr(buf, "--numa-map"));
+	/* every option the README documents is in the help, once */
+	for (const char *const *d = documented; *d; d++) {
+		char *at = strstr(buf, *d);
+
+		if (!at || strstr(at + 1, *d))
+			fail_msg("help lists '%s' %s", *d, at ? "twice" : "not at all");
+	}
 	free(buf);
 }
 
@@ -148,37 +166,46 @@ static void test_rejects(void **state)
 	REJECT("unknown option '--json=1'", "--guest", "--json=1");
 	REJECT("unknown option '--guest=1'", "--guest=1");
 
-	REJECT("invalid duration 'abc'", "--guest", "-d", "abc");
-	REJECT("invalid duration '-1'", "--guest", "-d", "-1");
-	REJECT("invalid duration '0'", "--guest", "-d", "0");
-	REJECT("invalid duration '1e999'", "--guest", "-d", "1e999");
-	REJECT("invalid duration '5s'", "--guest", "-d", "5s");
-	REJECT("invalid duration ''", "--guest", "-d", "");
-	REJECT("invalid duration 'nan'", "--guest", "-d", "nan");
-	REJECT("invalid duration 'inf'", "--guest", "-d", "inf");
-	REJECT("invalid interval", "--guest", "-i", "0.001");
-	REJECT("invalid count", "--guest", "-i", "1", "-c", "0");
-	REJECT("invalid count", "--guest", "-i", "1", "-c", "1.5");
-	REJECT("invalid --callers", "--guest", "--callers=0");
-	REJECT("invalid --callers", "--guest", "--callers=abc");
-	REJECT("invalid --stale-ms", "--guest", "--stale-ms", "0");
-	REJECT("invalid pid", "--host", "-p", "0");
-	REJECT("invalid vCPU", "--host", "--vcpu", "-1");
+	REJECT("invalid value 'abc' for --duration", "--guest", "-d", "abc");
+	REJECT("invalid value '-1' for --duration", "--guest", "-d", "-1");
+	REJECT("invalid value '0' for --duration", "--guest", "-d", "0");
+	REJECT("invalid value '1e999' for --duration", "--guest", "-d", "1e999");
+	REJECT("invalid value '5s' for --duration", "--guest", "-d", "5s");
+	REJECT("invalid value '' for --duration", "--guest", "-d", "");
+	REJECT("invalid value 'nan' for --duration", "--guest", "-d", "nan");
+	REJECT("invalid value 'inf' for --duration", "--guest", "-d", "inf");
+	REJECT("for --interval", "--guest", "-i", "0.001");
+	REJECT("for --count", "--guest", "-i", "1", "-c", "0");
+	REJECT("for --count", "--guest", "-i", "1", "-c", "1.5");
+	REJECT("for --callers", "--guest", "--callers=0");
+	REJECT("for --callers", "--guest", "--callers=abc");
+	REJECT("for --stale-ms", "--guest", "--stale-ms", "0");
+	REJECT("for --pid", "--host", "-p", "0");
+	REJECT("for --vcpu", "--host", "--vcpu", "-1");
 
 	REJECT("--count needs --interval", "--guest", "-c", "3");
 	REJECT("choose a mode", "-d", "5");
 	REJECT("choose a mode", "-j");
-	REJECT("exclusive", "--guest", "--host");
-	REJECT("host-mode", "--guest", "--vcpu-kick");
-	REJECT("host-mode", "--guest", "--halt");
-	REJECT("host-mode", "--guest", "-p", "5");
-	REJECT("host-mode", "--guest", "--vcpu", "1");
+	REJECT("only one mode", "--guest", "--host");
+	REJECT("needs --host", "--guest", "--vcpu-kick");
+	REJECT("needs --host", "--guest", "--halt");
+	REJECT("needs --host", "--guest", "-p", "5");
+	REJECT("needs --host", "--guest", "--vcpu", "1");
 	REJECT("unexpected argument 'extra'", "--guest", "extra");
 	REJECT("unexpected argument 'extra'", "extra", "--guest", "-j");
 	/* --callers takes its value only with '=' */
 	REJECT("unexpected argument '5'", "--guest", "--callers", "5");
 	REJECT("cannot read BTF file '/nonexistent'", "--guest", "--btf",
 	       "/nonexistent");
+	REJECT("needs --guest", "--host", "--aggregate");
+	REJECT("needs --guest", "--host", "--metrics", "9464");
+	/* one strict number parser: no blanks, '+' or a sign where none fits */
+	REJECT("invalid value ' 5' for --count", "--guest", "-i", "1", "-c", " 5");
+	REJECT("invalid value '+5' for --count", "--guest", "-i", "1", "-c", "+5");
+	REJECT("invalid value '-0' for --callers", "--guest", "--callers=-0");
+	REJECT("invalid value '+5' for --callers", "--guest", "--callers=+5");
+	REJECT("invalid value '+1' for --duration", "--guest", "-d", "+1");
+	REJECT("invalid value ' 1' for --duration", "--guest", "-d", " 1");
 	/* after "--", everything is positional */
 	REJECT("unexpected argument '-j'", "--guest", "--", "-j");
 }
@@ -199,7 +226,7 @@ static void test_getopt_state_reset(void **state)
 	/* the stale group would make "-d" read "x..." or similar */
 	assert_int_equal(PARSE("--guest", "-d", "3"), 0);
 	assert_true(O.duration == 3.0);
-	REJECT("invalid duration", "--guest", "-dfoo");
+	REJECT("for --duration", "--guest", "-dfoo");
 	assert_int_equal(PARSE("--guest", "-i", "2"), 0);
 	assert_true(O.interval == 2.0);
 }
