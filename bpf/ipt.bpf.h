@@ -4,7 +4,7 @@
 #define __IPT_BPF_H
 
 /* One program per tracepoint and flavour: tp_btf_<name> and raw_tp_<name>,
- * for the loader to pick from (src/hooks.h HOOK_TP). */
+ * for the loader to pick from (src/common/hooks.h HOOK_TP). */
 #define TP_BOTH(tp, name, proto, call)					\
 SEC("tp_btf/" #tp) int BPF_PROG(tp_btf_##name, proto) { return call; }	\
 SEC("raw_tp/" #tp) int BPF_PROG(raw_tp_##name, proto) { return call; }

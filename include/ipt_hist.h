@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Log-linear histogram layout shared by the BPF programs (aggregate mode
- * keeps these in per-CPU maps) and user space (src/hist.c): 8 sub-buckets
+ * keeps these in per-CPU maps) and user space (src/common/hist.c): 8 sub-buckets
  * per power of two, exact count/sum/min/max.
  */
 #ifndef __IPT_HIST_H_SHARED

@@ -26,6 +26,7 @@ struct hook_cand {
 struct hook_role {
 	const char *name;
 	bool required;
+	bool attach_first;	/* attached before the other roles */
 	struct hook_cand cands[HOOK_MAX_CANDS];
 	int chosen;		/* index into cands, -1 if none */
 };

@@ -62,37 +62,6 @@ void print_hook_table(FILE *f, const struct hook_role *roles, int n)
 	}
 }
 
-int attach_programs(struct bpf_object *obj, const char *first,
-		    struct links *links)
-{
-	struct bpf_program *p;
-	int pass;
-
-	for (pass = 0; pass < 2; pass++) {
-		bpf_object__for_each_program(p, obj) {
-			bool early = strstr(bpf_program__name(p), first) != NULL;
-			struct bpf_link *l;
-
-			if (!bpf_program__autoload(p) || early != !pass)
-				continue;
-			if (links->n >= LOADER_MAX_LINKS) {
-				fprintf(stderr, "ipitrace: too many programs\n");
-				return -E2BIG;
-			}
-			l = bpf_program__attach(p);
-			if (!l) {
-				int err = -errno;
-
-				fprintf(stderr, "ipitrace: cannot attach %s: %s\n",
-					bpf_program__name(p), strerror(-err));
-				return err;
-			}
-			links->l[links->n++] = l;
-		}
-	}
-	return 0;
-}
-
 void detach_programs(struct links *links)
 {
 	while (links->n > 0)

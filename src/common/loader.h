@@ -26,10 +26,6 @@ struct ksyms;
 int select_kernel_hooks(struct hook_role *roles, int n, const struct ksyms *ks,
 			bool quiet);
 void print_hook_table(FILE *f, const struct hook_role *roles, int n);
-/* Attach the loaded programs whose name contains @first before the others
- * (e.g. handlers before senders). */
-int attach_programs(struct bpf_object *obj, const char *first,
-		    struct links *links);
 void detach_programs(struct links *links);
 /* Sum a per-CPU array of u64 counters into out[0..n). */
 void read_percpu_counters(int map_fd, int n, __u64 *out);

@@ -13,6 +13,7 @@
 #include "kagg.h"
 #include "ksyms.h"
 #include "loader.h"
+#include "runner.h"
 #include "metrics.h"
 #include "output.h"
 #include "topology.h"
@@ -34,13 +35,13 @@ const struct hook_role guest_roles_template[] = {
 	{ .name = "send_irq_work", .cands = {
 		HOOK_TP("ipi", "ipi_send_cpu", "ipi_send_cpu"),
 		FN("arch_irq_work_raise", "send_irq_work") } },
-	{ .name = "entry_call_single", .required = true, .cands = {
+	{ .name = "entry_call_single", .required = true, .attach_first = true, .cands = {
 		HOOK_TP("irq_vectors", "call_function_single_entry", "call_single_entry") } },
-	{ .name = "entry_call_many", .cands = {
+	{ .name = "entry_call_many", .attach_first = true, .cands = {
 		HOOK_TP("irq_vectors", "call_function_entry", "call_many_entry") } },
-	{ .name = "entry_resched", .cands = {
+	{ .name = "entry_resched", .attach_first = true, .cands = {
 		HOOK_TP("irq_vectors", "reschedule_entry", "resched_entry") } },
-	{ .name = "entry_irq_work", .cands = {
+	{ .name = "entry_irq_work", .attach_first = true, .cands = {
 		HOOK_TP("irq_vectors", "irq_work_entry", "irq_work_entry") } },
 	/* tp_btf cannot read the csd tracepoints' function-pointer argument
 	 * (the verifier rejects ctx access to a FUNC_PROTO): raw_tp only. */
@@ -55,9 +56,8 @@ const int guest_nr_roles = sizeof(guest_roles_template) / sizeof(guest_roles_tem
 
 struct guest {
 	const struct ipt_opts *o;
+	struct run *run;
 	struct ipi_guest_bpf *skel;
-	struct hook_role roles[16];
-	struct links links;
 	struct ring_buffer *rb;
 	int rb_fds[IPT_MAX_CPUS];	/* one ring per CPU */
 	__u32 rb_size;
@@ -118,9 +118,9 @@ static void disable_csd_roles(struct guest *g)
 {
 	int i;
 
-	for (i = 0; i < guest_nr_roles; i++)
-		if (!strncmp(g->roles[i].name, "csd_", 4))
-			g->roles[i].chosen = -1;
+	for (i = 0; i < g->run->nr_roles; i++)
+		if (!strncmp(g->run->roles[i].name, "csd_", 4))
+			g->run->roles[i].chosen = -1;
 }
 
 static int pair_fd(struct guest *g)
@@ -219,26 +219,25 @@ static int check_callbacks(struct guest *g)
 {
 	static const char fn[] = "generic_smp_call_function_single_interrupt";
 
-	if (!uses_tracepoint(&g->roles[0]) || ksyms_addr(g->ksyms, fn))
+	if (!uses_tracepoint(&g->run->roles[0]) || ksyms_addr(g->ksyms, fn))
 		return 0;
 	fprintf(stderr, "ipitrace: cannot find %s in /proc/kallsyms (kernel.kptr_restrict?)\n",
 		fn);
 	return -1;
 }
 
-static int open_and_load(struct guest *g)
+static int open_object(struct guest *g, const struct bpf_object_open_opts *oo)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = g->o->btf);
 	struct ipi_guest_bpf *s;
-	int err;
 
-	s = ipi_guest_bpf__open_opts(&oo);
+	s = ipi_guest_bpf__open_opts(oo);
 	if (!s) {
 		fprintf(stderr, "ipitrace: cannot open BPF object: %s\n",
 			strerror(errno));
 		return -1;
 	}
 	g->skel = s;
+	g->run->obj = s->obj;
 	s->rodata->fn_call_single = sym_or_none(g->ksyms,
 		"generic_smp_call_function_single_interrupt");
 	s->rodata->fn_call_many = sym_or_none(g->ksyms,
@@ -257,15 +256,7 @@ static int open_and_load(struct guest *g)
 		return -1;
 	if (g->o->no_csd)
 		disable_csd_roles(g);
-	err = hooks_apply(g->roles, guest_nr_roles, s->obj);
-	if (!err)
-		err = ipi_guest_bpf__load(s);
-	if (err) {
-		fprintf(stderr, "ipitrace: cannot load BPF programs: %s (run with -v for the verifier log)\n",
-			strerror(-err));
-		return -1;
-	}
-	return fill_cpu_nodes(g);
+	return 0;
 }
 
 /* In-kernel histograms (CSDs; everything with -a): this interval = the
@@ -290,8 +281,8 @@ static void guest_report(void *ctx, double span)
 	struct guest *g = ctx;
 	struct guest_report r = {
 		.duration_s = span,
-		.roles = g->roles,
-		.nr_roles = guest_nr_roles,
+		.roles = g->run->roles,
+		.nr_roles = g->run->nr_roles,
 		.agg = &g->agg,
 		.ksyms = g->ksyms,
 		.cpu_pairs = g->o->cpu_pairs,
@@ -384,9 +375,10 @@ static const struct trace_ops guest_ops = {
 	.report = guest_report,
 };
 
-static void cleanup(struct guest *g)
+static void guest_cleanup(void *ctx)
 {
-	detach_programs(&g->links);
+	struct guest *g = ctx;
+
 	close_rings(g);
 	ipi_guest_bpf__destroy(g->skel);
 	agg_free(&g->agg);
@@ -399,8 +391,11 @@ static void cleanup(struct guest *g)
 	topology_free(&g->topo);
 }
 
-static int setup(struct guest *g)
+static int guest_prepare(struct run *r, void *ctx)
 {
+	struct guest *g = ctx;
+
+	g->run = r;
 	g->nr_cpus = libbpf_num_possible_cpus();
 	if (g->nr_cpus > IPT_MAX_CPUS)
 		g->nr_cpus = IPT_MAX_CPUS;
@@ -412,14 +407,15 @@ static int setup(struct guest *g)
 			strerror(errno));
 		return -1;
 	}
-	memcpy(g->roles, guest_roles_template,
-	       sizeof(guest_roles_template[0]) * guest_nr_roles);
-	if (select_kernel_hooks(g->roles, guest_nr_roles, g->ksyms,
-				g->o->list_hooks) &&
-	    !g->o->list_hooks)
-		return -1;
-	if (g->o->list_hooks)
-		return 0;
+	r->ksyms = g->ksyms;
+	return 0;
+}
+
+static int guest_open(struct run *r, void *ctx,
+		      const struct bpf_object_open_opts *oo)
+{
+	struct guest *g = ctx;
+
 	if (check_callbacks(g))
 		return -1;
 	if (g->o->metrics) {
@@ -438,19 +434,27 @@ static int setup(struct guest *g)
 	/* the pair matrix is only printed with -C */
 	g->agg.no_pair_hists = !g->o->cpu_pairs;
 	g->total.no_pair_hists = true;
-	/* handlers first: a send whose handler is not traced yet would sit
-	 * pending and pair with a later IPI */
-	if (open_and_load(g) || open_rings(g) ||
-	    attach_programs(g->skel->obj, "_entry", &g->links))
-		return -1;
+	return open_object(g, oo);
+}
+
+static int guest_loaded(struct run *r, void *ctx)
+{
+	struct guest *g = ctx;
+
+	return fill_cpu_nodes(g) || open_rings(g) ? -1 : 0;
+}
+
+static int guest_start(struct run *r, void *ctx)
+{
+	start_baseline(ctx);
 	return 0;
 }
 
 /* With -j the banner goes to stderr: scripts wait for it to know the
  * hooks are attached, and stdout stays pure JSON. */
-static void print_header(struct guest *g)
+static void guest_banner(struct run *r, void *ctx, FILE *f)
 {
-	FILE *f = g->o->json ? stderr : stdout;
+	struct guest *g = ctx;
 	char buf[128];
 	int i;
 
@@ -461,35 +465,31 @@ static void print_header(struct guest *g)
 		fprintf(f, ", serving /metrics on port %d", metrics_port(g->ms));
 	fprintf(f, "... Hit Ctrl-C to end.\n");
 	if (g->o->verbose) {
-		for (i = 0; i < guest_nr_roles; i++) {
-			const char *d = hook_desc(&g->roles[i], buf, sizeof(buf));
+		for (i = 0; i < r->nr_roles; i++) {
+			const char *d = hook_desc(&r->roles[i], buf, sizeof(buf));
 
-			fprintf(f, "  %-22s %s\n", g->roles[i].name,
+			fprintf(f, "  %-22s %s\n", r->roles[i].name,
 				d ? d : "unavailable");
 		}
 	}
 	fflush(f);
 }
 
+static const struct mode guest_mode = {
+	.roles = guest_roles_template,
+	.nr_roles = sizeof(guest_roles_template) / sizeof(guest_roles_template[0]),
+	.prepare = guest_prepare,
+	.open = guest_open,
+	.loaded = guest_loaded,
+	.start = guest_start,
+	.banner = guest_banner,
+	.ops = &guest_ops,
+	.cleanup = guest_cleanup,
+};
+
 int guest_run(const struct ipt_opts *o)
 {
 	struct guest g = { .o = o };
-	int err = 1;
 
-	if (tracer_prepare(o->verbose, o->btf))
-		return 1;
-	if (setup(&g))
-		goto out;
-	if (o->list_hooks) {
-		print_hook_table(stdout, g.roles, guest_nr_roles);
-		err = 0;
-		goto out;
-	}
-	start_baseline(&g);
-	print_header(&g);
-	trace_loop(o, &guest_ops, &g);
-	err = 0;
-out:
-	cleanup(&g);
-	return err;
+	return mode_run(&guest_mode, o, &g);
 }

@@ -11,6 +11,7 @@
 #include "host_report.h"
 #include "kick.h"
 #include "loader.h"
+#include "runner.h"
 #include "topology.h"
 #include "vcpus.h"
 
@@ -40,7 +41,10 @@ const struct hook_role host_roles_template[] = {
 		.cands = { HOOK_TP("sched", "sched_wakeup", "sched_wakeup") } },
 	[HR_SWITCH] = { .name = "on_cpu",
 		.cands = { HOOK_TP("sched", "sched_switch", "sched_switch") } },
+	/* the halt end before the senders: an IPI seen without its end is
+	 * followed until the timeout and mislabelled */
 	[HR_HALT_END] = { .name = "halt_end", .required = true,
+		.attach_first = true,
 		.cands = { HOOK_TP("kvm", "kvm_vcpu_wakeup", "kvm_vcpu_wakeup") } },
 	[HR_VM_ENTRY] = { .name = "vm_entry",
 		.cands = { HOOK_TP("kvm", "kvm_entry", "kvm_entry") } },
@@ -61,9 +65,8 @@ const int host_nr_roles = HR_MAX;
 
 struct host {
 	const struct ipt_opts *o;
+	struct run *run;
 	struct ipi_host_bpf *skel;
-	struct hook_role roles[HR_MAX];
-	struct links links;
 	struct ring_buffer *rb;
 	struct topology topo;
 	struct kick *kick;
@@ -139,35 +142,26 @@ static void scan_vcpus(struct host *h)
 	vcpu_scan("/proc", h->o->pid > 0 ? h->o->pid : 0, found_vcpu, h);
 }
 
-static int open_and_load(struct host *h)
+static int open_object(struct host *h, const struct bpf_object_open_opts *oo)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = h->o->btf);
 	struct ipi_host_bpf *s;
-	int err;
 
-	s = ipi_host_bpf__open_opts(&oo);
+	s = ipi_host_bpf__open_opts(oo);
 	if (!s) {
 		fprintf(stderr, "ipitrace: cannot open BPF object: %s\n",
 			strerror(errno));
 		return -1;
 	}
 	h->skel = s;
+	h->run->obj = s->obj;
 	s->rodata->filter_pid = h->o->pid > 0 ? h->o->pid : 0;
 	s->rodata->rb_wakeup_bytes = bpf_map__max_entries(s->maps.events) / 2;
-	err = hooks_apply(h->roles, HR_MAX, s->obj);
-	if (!err)
-		err = ipi_host_bpf__load(s);
-	if (err) {
-		fprintf(stderr, "ipitrace: cannot load BPF programs: %s (run with -v for the verifier log)\n",
-			strerror(-err));
-		return -1;
-	}
 	return 0;
 }
 
 static bool role_on(const struct host *h, int role)
 {
-	return h->roles[role].chosen >= 0;
+	return h->run->roles[role].chosen >= 0;
 }
 
 /* Which stages this kernel can show at all. */
@@ -241,26 +235,30 @@ static const struct trace_ops host_ops = {
 	.report = host_report,
 };
 
-static int setup(struct host *h)
+static int host_prepare(struct run *r, void *ctx)
 {
+	struct host *h = ctx;
+
+	h->run = r;
+	return 0;
+}
+
+static int host_open(struct run *r, void *ctx,
+		     const struct bpf_object_open_opts *oo)
+{
+	struct host *h = ctx;
 	bool hooked[KS_MAX];
 	struct hook_desc_pair descs[HR_MAX];
 	char bufs[HR_MAX][128];
 	int i;
 
-	memcpy(h->roles, host_roles_template, sizeof(h->roles));
-	if (select_kernel_hooks(h->roles, HR_MAX, NULL, h->o->list_hooks) &&
-	    !h->o->list_hooks)
-		return -1;
-	if (h->o->list_hooks)
-		return 0;
 	if (load_topology(&h->topo, h->o->sysfs_root, h->o->numa_map))
 		return -1;
 	h->kick = kick_new(on_result, h);
 	stage_hooks(h, hooked);
 	for (i = 0; i < HR_MAX; i++) {
-		descs[i].role = h->roles[i].name;
-		descs[i].desc = hook_desc(&h->roles[i], bufs[i], sizeof(bufs[i]));
+		descs[i].role = r->roles[i].name;
+		descs[i].desc = hook_desc(&r->roles[i], bufs[i], sizeof(bufs[i]));
 	}
 	h->rep = host_report_new(&h->topo, hooked, descs, HR_MAX);
 	if (!h->kick || !h->rep) {
@@ -274,13 +272,14 @@ static int setup(struct host *h)
 		fprintf(stderr, "ipitrace: out of memory\n");
 		return -1;
 	}
-	if (open_and_load(h))
-		return -1;
+	return open_object(h, oo);
+}
+
+static int host_loaded(struct run *r, void *ctx)
+{
+	struct host *h = ctx;
+
 	scan_vcpus(h);
-	/* the halt end before the senders: an IPI seen without its end is
-	 * followed until the timeout and mislabelled */
-	if (attach_programs(h->skel->obj, "wakeup", &h->links))
-		return -1;
 	h->rb = ring_buffer__new(bpf_map__fd(h->skel->maps.events),
 				 handle_event, h, NULL);
 	if (!h->rb) {
@@ -291,9 +290,16 @@ static int setup(struct host *h)
 	return 0;
 }
 
-static void cleanup(struct host *h)
+static void host_banner(struct run *r, void *ctx, FILE *f)
 {
-	detach_programs(&h->links);
+	fprintf(f, "Tracing KVM IPIs and halts... Hit Ctrl-C to end.\n");
+	fflush(NULL);
+}
+
+static void host_cleanup(void *ctx)
+{
+	struct host *h = ctx;
+
 	ring_buffer__free(h->rb);
 	ipi_host_bpf__destroy(h->skel);
 	host_report_free(h->rep);
@@ -301,26 +307,20 @@ static void cleanup(struct host *h)
 	topology_free(&h->topo);
 }
 
+static const struct mode host_mode = {
+	.roles = host_roles_template,
+	.nr_roles = HR_MAX,
+	.prepare = host_prepare,
+	.open = host_open,
+	.loaded = host_loaded,
+	.banner = host_banner,
+	.ops = &host_ops,
+	.cleanup = host_cleanup,
+};
+
 int host_run(const struct ipt_opts *o)
 {
 	struct host h = { .o = o };
-	int err = 1;
 
-	if (tracer_prepare(o->verbose, o->btf))
-		return 1;
-	if (setup(&h))
-		goto out;
-	if (o->list_hooks) {
-		print_hook_table(stdout, h.roles, HR_MAX);
-		err = 0;
-		goto out;
-	}
-	fprintf(o->json ? stderr : stdout,
-		"Tracing KVM IPIs and halts... Hit Ctrl-C to end.\n");
-	fflush(NULL);
-	trace_loop(o, &host_ops, &h);
-	err = 0;
-out:
-	cleanup(&h);
-	return err;
+	return mode_run(&host_mode, o, &h);
 }

@@ -11,8 +11,23 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IPITRACE = os.path.join(ROOT, "ipitrace")
 BUILD = os.path.join(ROOT, "build")
 
-# Prefixes of our BPF program names as the kernel keeps them (15 chars).
-OUR_PROG_PREFIXES = ("tp_btf_", "raw_tp_", "fentry_send_", "kprobe_send_")
+BPF_OBJECTS = ("ipi_guest.bpf.o", "ipi_host.bpf.o", "ipi_floor.bpf.o")
+BPF_OBJ_NAME_LEN = 16   # the kernel keeps 15 characters of a name
+
+
+def object_prog_names(objects=BPF_OBJECTS):
+    """every program in the built BPF objects (their global FUNC symbols),
+    as the kernel names them once loaded"""
+    names = set()
+    for obj in objects:
+        out = subprocess.run(["readelf", "-sW", os.path.join(BUILD, obj)],
+                             capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            f = line.split()
+            if len(f) >= 8 and f[3] == "FUNC" and f[4] == "GLOBAL":
+                names.add(f[7][:BPF_OBJ_NAME_LEN - 1])
+    assert names, "no programs found in %s" % (objects,)
+    return names
 
 
 class Skip(Exception):
@@ -35,8 +50,8 @@ def bpf_prog_names():
 
 def our_progs():
     """ids of loaded programs named like ours"""
-    return {i for i, n in bpf_progs().items()
-            if n.startswith(OUR_PROG_PREFIXES)}
+    ours = object_prog_names()
+    return {i for i, n in bpf_progs().items() if n in ours}
 
 
 class NoLeftovers:

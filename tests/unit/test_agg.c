@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests for aggregation (src/agg.c). */
+/* Unit tests for aggregation (src/guest/agg.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests for option parsing (src/cli.c). */
+/* Unit tests for option parsing (src/common/cli.c, src/common/opts.c). */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests for the log-linear histogram (src/hist.c). */
+/* Unit tests for the log-linear histogram (src/common/hist.c). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests for src/ksyms.c. Run from the repo root, or set IPT_FIXTURES. */
+/* Unit tests for src/common/ksyms.c. Run from the repo root, or set IPT_FIXTURES. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests for src/topology.c. Run from the repo root, or set IPT_FIXTURES. */
+/* Unit tests for src/common/topology.c. Run from the repo root, or set IPT_FIXTURES. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
