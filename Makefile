@@ -36,7 +36,7 @@ TOOL_BINS := $(patsubst tests/workload/%.c,$(BUILD)/%,$(TOOL_SRCS))
 # Debian packages the build and the tests need; `make deps` installs the
 # missing ones (apt-get update once, then apt-get install).
 DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
-	     libcmocka-dev python3 bpftrace linux-perf
+	     libcmocka-dev python3 bpftrace linux-perf prometheus man-db systemd util-linux
 DEPS_PKGS += $(EXTRA_DEPS_PKGS)
 DEPS_PKGS += qemu-system-x86 busybox-static xz-utils zstd cpio
 
@@ -109,6 +109,28 @@ vmlinux:
 
 clean:
 	rm -rf $(BUILD) $(OUTPUT)
+
+# Installed like any C tool: PREFIX and DESTDIR honoured.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DATADIR    ?= $(PREFIX)/share/ipitrace
+MAN8DIR    ?= $(PREFIX)/share/man/man8
+INSTALLED  := $(SBINDIR)/ipitrace $(UNITDIR)/ipitrace.service \
+	      $(DATADIR)/ipitrace-rules.yml $(MAN8DIR)/ipitrace.8
+
+.PHONY: install uninstall
+install: $(OUTPUT)
+	install -D -m 0755 $(OUTPUT) $(DESTDIR)$(SBINDIR)/ipitrace
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/ipitrace.service.in > $(DESTDIR)$(UNITDIR)/ipitrace.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ipitrace.service
+	install -D -m 0644 dist/ipitrace-rules.yml $(DESTDIR)$(DATADIR)/ipitrace-rules.yml
+	install -D -m 0644 dist/ipitrace.8 $(DESTDIR)$(MAN8DIR)/ipitrace.8
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 
 # QEMU TCG guests (bookworm 6.1, bookworm-backports 6.12; 4 vCPUs, 2 NUMA
 # nodes): kernels are cached in $(or $(IPT_QEMU_CACHE),/var/cache/ipitrace-qemu)

@@ -17,14 +17,30 @@ static void on_signal(int sig)
 	tracer_exiting = 1;
 }
 
+/* Without SA_RESTART: a blocked read or open returns EINTR and the run
+ * ends instead of waiting on. SIGHUP (a closed terminal) ends it like
+ * SIGTERM, with the final report. */
+static int install_stop_handlers(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa = { .sa_handler = on_signal };
+	size_t i;
+
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL)) {
+			perror("ipitrace: sigaction");
+			return -1;
+		}
+	return 0;
+}
+
 int tracer_prepare(int verbose, const char *btf)
 {
 	setup_libbpf_logging(verbose);
 	if (check_privileges(stderr) || check_btf(btf, stderr))
 		return -1;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	return 0;
+	return install_stop_handlers();
 }
 
 int select_kernel_hooks(struct hook_role *roles, int n, const struct ksyms *ks,

@@ -110,6 +110,7 @@ class Tracer:
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         self.head = ""
+        self.banner = ""
         Tracer.live.append(self)
 
     def wait_attached(self, timeout=20):
@@ -125,6 +126,7 @@ class Tracer:
                 if not line:
                     break
                 if "Hit Ctrl-C" in line:
+                    self.banner = line
                     if not self.json:
                         self.head = line
                     return
