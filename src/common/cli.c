@@ -5,12 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "files.h"
 #include "opts.h"
-
-static int access_ok_file(const char *path)
-{
-	return access(path, R_OK) ? -errno : 0;
-}
 
 #define GUEST	(1u << MODE_GUEST)
 #define HOST	(1u << MODE_HOST)
@@ -23,7 +19,8 @@ static const struct opt_spec cli_specs[] = {
 	  .min = 0.001, .max = 1e7,
 	  .help = "trace for SEC seconds (default: until Ctrl-C)" },
 	{ "interval", 'i', OPT_SECONDS, "SEC", .off = F(interval),
-	  .min = 0.01, .max = 1e7, .help = "print a report every SEC seconds" },
+	  .min = 0.05, .max = 1e7,
+	  .help = "print a report every SEC seconds (>= 0.05: the drain tick)" },
 	{ "count", 'c', OPT_LONG, "N", .off = F(count), .min = 1, .max = 1L << 40,
 	  .help = "stop after N interval reports" },
 	{ "json", 'j', OPT_FLAG, .off = F(json),
@@ -115,7 +112,9 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 		BAD("--callers needs per-IPI records: drop --aggregate");
 	if (o->count && !o->interval)
 		BAD("--count needs --interval");
-	if (o->btf && access_ok_file(o->btf))
-		BAD("cannot read BTF file '%s'", o->btf);
+	if (o->sysfs_root && o->numa_map)
+		BAD("--sysfs-root and --numa-map both give the NUMA layout: choose one");
+	if (o->btf && (ret = check_regular_file(o->btf)))
+		BAD("cannot read BTF file '%s': %s", o->btf, file_strerror(ret));
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "files.h"
 #include "loader.h"
 #include "cli.h"
 #include "privs.h"
@@ -26,6 +27,8 @@ static int install_stop_handlers(void)
 	struct sigaction sa = { .sa_handler = on_signal };
 	size_t i;
 
+	/* a reader that goes away is a write error, reported at the end */
+	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (sigaction(sigs[i], &sa, NULL)) {
@@ -127,6 +130,23 @@ double mono_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* CPUs a --numa-map leaves out have no node: their IPIs are "unknown". */
+static void warn_unmapped_cpus(const struct topology *t, const char *map)
+{
+	int cpu, n = libbpf_num_possible_cpus(), missing = 0, first = -1;
+
+	for (cpu = 0; cpu < n; cpu++) {
+		if (topology_node_of(t, cpu) >= 0)
+			continue;
+		if (first < 0)
+			first = cpu;
+		missing++;
+	}
+	if (missing)
+		fprintf(stderr, "ipitrace: warning: --numa-map '%s' places no node on %d of this machine's %d CPUs (first: CPU %d); their IPIs count as NUMA class unknown\n",
+			map, missing, n, first);
+}
+
 int load_topology(struct topology *t, const char *sysfs_root,
 		  const char *numa_map)
 {
@@ -138,12 +158,14 @@ int load_topology(struct topology *t, const char *sysfs_root,
 		if (err)
 			fprintf(stderr, "ipitrace: invalid --numa-map '%s' (expected e.g. 0-1:0/2-3:1)\n",
 				numa_map);
+		else
+			warn_unmapped_cpus(t, numa_map);
 		return err;
 	}
 	err = topology_load(t, root);
 	if (err)
 		fprintf(stderr, "ipitrace: cannot read the NUMA layout under %s/devices/system: %s\n",
-			root, strerror(-err));
+			root, file_strerror(err));
 	return err;
 }
 
@@ -163,12 +185,13 @@ void trace_loop(const struct ipt_opts *o, const struct trace_ops *ops,
 			ops->report(ctx, t - last);
 			last = t;
 			if (o->count && ++reports >= o->count)
-				return;
+				break;
 		}
 	}
 	if (ops->finish)
 		ops->finish(ctx);
 	t = mono_now();
+	/* not again when the last interval report has just been printed */
 	if (!o->interval || t - last > 0.01)
 		ops->report(ctx, t - last);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
+#include "privs.h"
 #include "runner.h"
 
 static const char *chosen_prog(const struct hook_role *r)
@@ -89,8 +90,15 @@ static int load(const struct mode *m, struct run *r, void *ctx)
 	if (!err)
 		err = bpf_object__load(r->obj);
 	if (err) {
-		fprintf(stderr, "ipitrace: cannot load BPF programs: %s (run with -v for the verifier log)\n",
-			strerror(-err));
+		char msg[128];
+
+		libbpf_strerror(err, msg, sizeof(msg));
+		if (r->o->btf)
+			fprintf(stderr, "ipitrace: cannot load BPF programs with the BTF of '%s': %s\n",
+				r->o->btf, msg);
+		else
+			fprintf(stderr, "ipitrace: cannot load BPF programs: %s (run with -v for the verifier log)\n",
+				msg);
 		return -1;
 	}
 	return m->loaded ? m->loaded(r, ctx) : 0;
@@ -114,9 +122,22 @@ static int setup(const struct mode *m, struct run *r, void *ctx)
 	if (o->list_hooks)
 		return 0;
 	if (load(m, r, ctx) ||
-	    attach_roles(r->obj, r->roles, r->nr_roles, &r->links))
+	    attach_roles(r->obj, r->roles, r->nr_roles, &r->links) ||
+	    drop_privileges(stderr))
 		return -1;
 	return m->start ? m->start(r, ctx) : 0;
+}
+
+/* A report nobody could read is a failure: /dev/full, a closed stdout. */
+static int report_write_error(void)
+{
+	int err = fflush(stdout) ? errno : 0;
+
+	if (!err && !ferror(stdout))
+		return 0;
+	fprintf(stderr, "ipitrace: cannot write the report: %s\n",
+		err ? strerror(err) : "write error");
+	return 1;
 }
 
 int mode_run(const struct mode *m, const struct ipt_opts *o, void *ctx)
@@ -139,7 +160,7 @@ int mode_run(const struct mode *m, const struct ipt_opts *o, void *ctx)
 		m->banner(r, ctx, o->json ? stderr : stdout);
 		trace_loop(o, m->ops, ctx);
 	}
-	err = 0;
+	err = report_write_error();
 out:
 	detach_programs(&r->links);
 	if (m->cleanup)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "files.h"
 #include "topology.h"
 
 /* Scratch state while building a map: node per CPU, and a CPU set. */
@@ -137,44 +138,12 @@ static int scratch_export(struct scratch *sc, struct topology *t)
 	return 0;
 }
 
-/* Read a whole (small) file into a NUL-terminated malloc'ed buffer. */
+/* sysfs node files are a line or two; a longer one is not a cpulist */
+#define TOPOLOGY_FILE_MAX	(64 << 10)
+
 static int read_file(const char *path, char **out)
 {
-	size_t len = 0, cap = 4096;
-	char *buf, *tmp;
-	int fd, err = 0;
-	ssize_t n;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += n;
-		if (len + 1 < cap)
-			continue;
-		tmp = realloc(buf, cap * 2);
-		if (!tmp) {
-			err = -ENOMEM;
-			break;
-		}
-		buf = tmp;
-		cap *= 2;
-	}
-	if (n < 0)
-		err = -errno;
-	close(fd);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	return 0;
+	return read_small_file(path, TOPOLOGY_FILE_MAX, out);
 }
 
 static int build_path(char *buf, size_t len, const char *root, const char *rel)

@@ -13,6 +13,7 @@
 #include "kagg.h"
 #include "ksyms.h"
 #include "loader.h"
+#include "privs.h"
 #include "runner.h"
 #include "metrics.h"
 #include "output.h"
@@ -218,11 +219,13 @@ static bool uses_tracepoint(const struct hook_role *r)
 static int check_callbacks(struct guest *g)
 {
 	static const char fn[] = "generic_smp_call_function_single_interrupt";
+	char why[128];
 
 	if (!uses_tracepoint(&g->run->roles[0]) || ksyms_addr(g->ksyms, fn))
 		return 0;
-	fprintf(stderr, "ipitrace: cannot find %s in /proc/kallsyms (kernel.kptr_restrict?)\n",
-		fn);
+	kallsyms_hidden_reason(why, sizeof(why));
+	fprintf(stderr, "ipitrace: cannot find %s in /proc/kallsyms: %s\n",
+		fn, why);
 	return -1;
 }
 

@@ -1,0 +1,138 @@
+"""Bad files, lost reports, signals and privileges: each ends in one clear
+line and a non-zero exit (or, for signals, the final report), never a hang,
+a crash or a half-attached tracer."""
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+from ipt import IPITRACE, NoLeftovers, Skip, Tracer, run
+from test_guest import expect_clean_error
+
+CAP_BPF = 39
+
+
+def _fifo(d):
+    p = os.path.join(d, "fifo")
+    os.mkfifo(p)
+    return p
+
+
+def test_btf_files_that_are_not_btf():
+    with tempfile.TemporaryDirectory() as d:
+        garbage = os.path.join(d, "garbage.btf")
+        with open(garbage, "wb") as f:
+            f.write(os.urandom(4096))
+        expect_clean_error(["--guest", "--btf", garbage, "-d", "1"], garbage)
+        r = run([IPITRACE, "--guest", "--btf", garbage, "-d", "1"])
+        assert "Unknown error" not in r.stderr, r.stderr
+        expect_clean_error(["--guest", "--btf", d, "-d", "1"],
+                           "Is a directory")
+        t0 = time.monotonic()
+        expect_clean_error(["--guest", "--btf", _fifo(d), "-d", "1"],
+                           "not a regular file")
+        assert time.monotonic() - t0 < 10
+
+
+def test_sysfs_root_files_that_never_end():
+    with tempfile.TemporaryDirectory() as d:
+        cpu = os.path.join(d, "devices", "system", "cpu")
+        os.makedirs(cpu)
+        os.symlink("/dev/zero", os.path.join(cpu, "possible"))
+        t0 = time.monotonic()
+        expect_clean_error(["--guest", "--sysfs-root", d, "-d", "1"],
+                           "not a regular file")
+        os.unlink(os.path.join(cpu, "possible"))
+        os.mkfifo(os.path.join(cpu, "possible"))
+        expect_clean_error(["--guest", "--sysfs-root", d, "-d", "1"],
+                           "not a regular file")
+        assert time.monotonic() - t0 < 20
+        expect_clean_error(["--guest", "--sysfs-root", d, "--numa-map",
+                            "0-1:0"], "choose one")
+
+
+def test_numa_map_not_covering_the_machine_warns():
+    r = run([IPITRACE, "--guest", "--numa-map", "0:0", "-d", "0.3"])
+    assert r.returncode == 0, r.stderr
+    if os.cpu_count() > 1:
+        assert "warning: --numa-map '0:0' places no node on" in r.stderr, \
+            r.stderr
+
+
+def test_lost_report_is_an_error():
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([IPITRACE, "--guest", "-d", "0.3"], stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+    assert r.returncode != 0, r.stderr
+    assert "cannot write the report" in r.stderr, r.stderr
+    r = subprocess.run([IPITRACE, "--guest", "-d", "0.3"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       text=True, timeout=60, close_fds=True,
+                       preexec_fn=lambda: os.close(1))
+    assert r.returncode != 0 and "cannot write the report" in r.stderr, \
+        r.stderr
+
+
+def test_sighup_prints_final_report_and_detaches():
+    clean = NoLeftovers()
+    t = Tracer(["--guest"])
+    t.wait_attached()
+    rc, out, err = t.stop(signal.SIGHUP)
+    assert rc == 0, err
+    assert "Lost:" in out and "Counters:" in out, out
+    clean.check()
+
+
+def _cap_eff(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("CapEff:"):
+                return int(line.split()[1], 16)
+    raise AssertionError("no CapEff")
+
+
+def test_capabilities_dropped_once_attached():
+    """After attaching only CAP_BPF is left (the /metrics server and the
+    report loop run without the rest)."""
+    t = Tracer(["--guest", "--aggregate", "--metrics", "127.0.0.1:0"])
+    t.wait_attached()
+    eff = _cap_eff(t.proc.pid)
+    rc, out, err = t.stop()
+    assert rc == 0, err
+    assert eff == 1 << CAP_BPF, "CapEff %#x" % eff
+
+
+def _setpriv(caps, args, env_kptr=None):
+    bset = "-all" + "".join(",+" + c for c in caps)
+    return run(["setpriv", "--bounding-set=" + bset, "--inh-caps=-all",
+                "--", IPITRACE] + args)
+
+
+def test_missing_capabilities_are_named():
+    r = _setpriv(["bpf", "syslog"], ["--guest", "-d", "0.5"])
+    assert r.returncode != 0
+    assert "CAP_PERFMON" in r.stderr and "CAP_BPF" not in r.stderr, r.stderr
+    r = _setpriv([], ["--guest", "-d", "0.5"])
+    assert "CAP_BPF CAP_PERFMON" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_hidden_kernel_addresses_are_explained():
+    path = "/proc/sys/kernel/kptr_restrict"
+    with open(path) as f:
+        saved = f.read().strip()
+    try:
+        with open(path, "w") as f:
+            f.write("1")
+    except OSError as e:
+        raise Skip("cannot set kernel.kptr_restrict: %s" % e)
+    try:
+        clean = NoLeftovers()
+        r = _setpriv(["bpf", "perfmon"], ["--guest", "-d", "0.5"])
+        clean.check()
+    finally:
+        with open(path, "w") as f:
+            f.write(saved)
+    assert r.returncode != 0, r.stdout
+    assert "kptr_restrict=1 and no CAP_SYSLOG" in r.stderr, r.stderr
