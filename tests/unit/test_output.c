@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests for the report writers (src/output.c, src/json.c). */
+/* Unit tests for the guest report (src/report/output.c) and the JSON
+ * writer (src/report/json.c). */
 #include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -358,7 +359,7 @@ static int setup(void **state)
 	f->r.stats[ST_HANDLED] = 111;
 	f->r.stats[ST_RB_DROP] = 4;
 	f->r.stats[ST_PENDING_OVERWRITE] = 2;
-	f->r.recursion_misses = 1;
+	f->r.stats[ST_RECURSION_MISS] = 1;
 	*state = f;
 	return 0;
 }
@@ -380,7 +381,7 @@ static void test_report_json(void **state)
 	char *s;
 
 	cap_open(&c);
-	report_json(c.f, &f->r);
+	report_print(c.f, &emit_json, &f->r);
 	s = cap_close(&c);
 	assert_true(balanced(s));
 	if (!json_valid(s))
@@ -422,7 +423,7 @@ static void test_report_json(void **state)
 	f->r.cpu_pairs = 1;
 	f->r.callers = 2;
 	cap_open(&c);
-	report_json(c.f, &f->r);
+	report_print(c.f, &emit_json, &f->r);
 	s = cap_close(&c);
 	assert_true(balanced(s));
 	if (!json_valid(s))
@@ -445,11 +446,10 @@ static void test_report_json_empty(void **state)
 
 	agg_reset(&f->agg);
 	memset(f->r.stats, 0, sizeof(f->r.stats));
-	f->r.recursion_misses = 0;
 	f->r.cpu_pairs = 1;
 	f->r.callers = 10;
 	cap_open(&c);
-	report_json(c.f, &f->r);
+	report_print(c.f, &emit_json, &f->r);
 	s = cap_close(&c);
 	if (!json_valid(s))
 		fail_msg("invalid JSON:\n%s", s);
@@ -468,7 +468,7 @@ static void test_report_text(void **state)
 	__u64 lost;
 
 	cap_open(&c);
-	report_text(c.f, &f->r);
+	report_print(c.f, &emit_text, &f->r);
 	s = cap_close(&c);
 	HAS(s, "--- 2.5 s ---");
 	HAS(s, "IPI call_single, same node: count 100  min 1000ns  avg 1495ns");
@@ -491,7 +491,7 @@ static void test_report_text(void **state)
 	f->r.cpu_pairs = 1;
 	f->r.callers = 5;
 	cap_open(&c);
-	report_text(c.f, &f->r);
+	report_print(c.f, &emit_text, &f->r);
 	s = cap_close(&c);
 	HAS(s, "CPU pairs (count / median)");
 	HAS(s, "100/");
@@ -503,9 +503,8 @@ static void test_report_text(void **state)
 
 	agg_reset(&f->agg);
 	memset(f->r.stats, 0, sizeof(f->r.stats));
-	f->r.recursion_misses = 0;
 	cap_open(&c);
-	report_text(c.f, &f->r);
+	report_print(c.f, &emit_text, &f->r);
 	s = cap_close(&c);
 	HAS(s, "No IPIs paired.");
 	HAS(s, "Lost: 0 ");
