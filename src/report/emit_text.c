@@ -187,6 +187,10 @@ static void text_open(struct emitter *e, struct emit_frame *f)
 		t->row_depth = e->depth;
 		return;
 	}
+	if (f->kind == EMIT_LIST) {
+		end_line(e);
+		return;			/* its title comes with its first member */
+	}
 	if (f->kind == EMIT_FAMILY) {
 		block(e);
 		fprintf(e->f, "%s%s%s", f->metric, f->help ? ": " : "",
