@@ -89,9 +89,7 @@ static bool for_us(const struct emitter *e)
 {
 	if (e->depth && emit_top((struct emitter *)e)->hidden)
 		return false;
-	if (e->only == EMIT_ALL)
-		return true;
-	return (e->only == EMIT_HUMAN) == e->be->human;
+	return e->only & e->be->audience;
 }
 
 /* Keys: required for members of an object, absent in lists. */
@@ -290,8 +288,7 @@ void emit_caption(struct emitter *e, const char *fmt, ...)
 
 	if (!e->depth)
 		emit_fail(e, "caption outside a document");
-	if (!e->be->human || !e->be->caption || emit_top(e)->hidden ||
-	    e->only == EMIT_MACHINE)
+	if (!e->be->caption || !for_us(e))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);

@@ -6,9 +6,11 @@
  * emit_json.c, emit_openmetrics.c) decides how it looks.
  *
  * Audience: a few things only make sense to people (a caption, a CPU
- * matrix, "12.3us") or only to programs (hook names, sparse pair lists).
- * Put them between emit_only(e, EMIT_HUMAN / EMIT_MACHINE) and
- * emit_only(e, EMIT_ALL); everything else reaches every back end.
+ * matrix, "12.3us"), only to programs reading data (hook names, sparse pair
+ * lists) or only to a metrics scraper (a report's families). Put them
+ * between emit_only(e, EMIT_HUMAN / EMIT_DATA / EMIT_METRICS / EMIT_MACHINE)
+ * and emit_only(e, EMIT_ALL); everything else reaches every back end. Each
+ * back end declares the one audience it serves.
  *
  * Labels: emit_label() is a string that names the object it is in (kind,
  * NUMA class). JSON prints it as a string member, OpenMetrics as a label of
@@ -48,9 +50,11 @@ enum emit_kind {
 };
 
 enum emit_audience {
-	EMIT_ALL,
-	EMIT_HUMAN,		/* text only */
-	EMIT_MACHINE,		/* every back end but text */
+	EMIT_HUMAN = 1,		/* text */
+	EMIT_DATA = 2,		/* JSON */
+	EMIT_METRICS = 4,	/* OpenMetrics */
+	EMIT_MACHINE = EMIT_DATA | EMIT_METRICS,
+	EMIT_ALL = EMIT_HUMAN | EMIT_MACHINE,
 };
 
 enum emit_metric {
@@ -111,7 +115,7 @@ struct emitter;
 struct emit_backend {
 	const char *name;	/* the CLI value: "text", "json", ... */
 	const char *mime;	/* HTTP Content-Type of a document */
-	bool human;		/* renders EMIT_HUMAN content, not EMIT_MACHINE */
+	enum emit_audience audience;	/* exactly one of HUMAN, DATA, METRICS */
 	size_t priv_size;	/* zeroed state for the back end */
 	void (*doc_begin)(struct emitter *e);
 	void (*doc_end)(struct emitter *e);
@@ -176,7 +180,7 @@ void emit_label(struct emitter *e, const char *key, const char *v);
 /* latency histogram in ns; key NULL: its members go into the current
  * object (count, min_ns, ..., hist) */
 void emit_hist(struct emitter *e, const char *key, const struct hist *h);
-/* a line of text for people (EMIT_HUMAN implied) */
+/* a line of text for people (only back ends with a caption hook) */
 __attribute__((format(printf, 2, 3)))
 void emit_caption(struct emitter *e, const char *fmt, ...);
 void emit_only(struct emitter *e, enum emit_audience a);

@@ -103,6 +103,7 @@ static void json_value(struct emitter *e, const char *key,
 const struct emit_backend emit_json = {
 	.name = "json",
 	.mime = "application/json",
+	.audience = EMIT_DATA,
 	.priv_size = sizeof(struct jw),
 	.doc_begin = json_doc_begin,
 	.doc_end = json_doc_end,

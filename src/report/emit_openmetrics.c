@@ -176,6 +176,7 @@ static void om_doc_end(struct emitter *e)
 const struct emit_backend emit_openmetrics = {
 	.name = "openmetrics",
 	.mime = "application/openmetrics-text; version=1.0.0; charset=utf-8",
+	.audience = EMIT_METRICS,
 	.priv_size = sizeof(struct om),
 	.doc_begin = om_doc_begin,
 	.doc_end = om_doc_end,

@@ -307,7 +307,7 @@ static void text_doc_end(struct emitter *e)
 const struct emit_backend emit_text = {
 	.name = "text",
 	.mime = "text/plain; charset=utf-8",
-	.human = true,
+	.audience = EMIT_HUMAN,
 	.priv_size = sizeof(struct text),
 	.doc_begin = text_doc_begin,
 	.doc_end = text_doc_end,

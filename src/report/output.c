@@ -247,6 +247,9 @@ void report_guest(struct emitter *e, const struct guest_report *r)
 	if (r->callers)
 		emit_callers(e, r);
 	emit_stats(e, r);
+	emit_only(e, EMIT_METRICS);
+	scrape_guest(e, r);	/* the span's values, as a scrape names them */
+	emit_only(e, EMIT_ALL);
 }
 
 static void report_fn(struct emitter *e, const void *r)

@@ -24,7 +24,8 @@ struct guest_report {
 };
 
 /* One report: latency by kind and NUMA class, optional CPU pairs and top
- * callers, every counter and loss of IPT_COUNTERS / IPT_LOSSES. */
+ * callers, every counter and loss of IPT_COUNTERS / IPT_LOSSES; metrics
+ * back ends get the scrape's families with this span's values. */
 void report_guest(struct emitter *e, const struct guest_report *r);
 /* report_guest() as one document on @f; 0 or -errno */
 int report_print(FILE *f, const struct emit_backend *be,

@@ -356,9 +356,15 @@ static void scrape(struct emitter *e, void *ctx)
 	scrape_guest(e, ctx);
 }
 
+static void report_fn(struct emitter *e, const void *r)
+{
+	report_guest(e, r);
+}
+
 static void test_guest_scrape_is_valid(void **state)
 {
 	struct guest_report r = { .agg = NULL };
+	char *rep;
 	struct topology t;
 	struct agg a;
 	const char *why;
@@ -386,6 +392,13 @@ static void test_guest_scrape_is_valid(void **state)
 	if (why)
 		fail_msg("%s", why);
 	HAS(s, "ipitrace_ipi_latency_seconds_bucket{kind=\"csd\",numa=\"same\",le=\"4.096e-06\"} 1\n");
+	/* a report in OpenMetrics is that scrape, for the report's span */
+	r.duration_s = 1;
+	r.callers = 3;
+	r.cpu_pairs = 1;
+	rep = render(&emit_openmetrics, report_fn, &r);
+	assert_string_equal(rep, s);
+	free(rep);
 	free(s);
 	/* the same scrape as JSON is valid JSON */
 	s = metrics_render(&emit_json, scrape, &r, &len);
