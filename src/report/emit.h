@@ -24,14 +24,27 @@
  * emit_backend, and one line in emit.c's table of back ends, which is also
  * what a CLI value (--format NAME) resolves against via emit_backend_find().
  *
- * Porting a report that threads `bool json` (host_report.c): replace the
- * text and JSON writers by one function taking a struct emitter *; keep
- * text-only lines (captions, tables of derived strings) under EMIT_HUMAN
- * and JSON-only members under EMIT_MACHINE; a struct hist becomes
- * emit_hist() (count, min/avg/p50/p90/p99/p999/max and the log2 buckets);
- * host counters become an X-macro list like IPT_COUNTERS in ipitrace.h and
- * are emitted with emit_counters(). Give the host mode /metrics by passing
- * a scrape function (families: stages, halts, exits) to metrics_poll().
+ * Porting a report that threads `bool json` (host_report.c), as done for
+ * the guest in output.c:
+ *  - one function `void host_report_emit(struct emitter *e, const struct
+ *    host_report *r)` replaces host_text() and host_json(); the caller
+ *    prints it with emit_document(stdout, format, fn, r), the format being
+ *    emit_backend_find(<the CLI's --format value>);
+ *  - a text heading is emit_obj_titled() ("Stage  count  p50 ..." rows are
+ *    emit_table() with struct emit_col, EMIT_COL_NS for "12.3us" cells);
+ *    JSON-only members (mode, duration_s, hooks, samples) go under
+ *    emit_only(e, EMIT_DATA), text-only lines under EMIT_HUMAN or
+ *    emit_caption();
+ *  - a struct hist is emit_hist() (count, min/avg/p50/p90/p99/p999/max,
+ *    log2 buckets; text prints the summary and the bar chart);
+ *  - host counters and losses become X-macro lists like IPT_COUNTERS /
+ *    IPT_LOSSES in ipitrace.h, so text, JSON and the metrics share keys;
+ *  - /metrics for host mode: a `void host_scrape(struct emitter *e, void
+ *    *ctx)` emitting families (stages and exit-to-entry times as
+ *    EMIT_HISTOGRAM in seconds labelled stage / reason / target state,
+ *    halts and exits as EMIT_COUNTER), passed to metrics_poll(); call it
+ *    under emit_only(e, EMIT_METRICS) at the end of the report too, so
+ *    --format openmetrics prints it.
  */
 #ifndef __IPT_EMIT_H
 #define __IPT_EMIT_H
