@@ -7,7 +7,8 @@
 #include <string.h>
 #include "emit.h"
 
-/* Every output format; --format NAME resolves against this table. */
+/* Every output format; --format NAME resolves against this table. A new
+ * back end declares itself here: extern const struct emit_backend emit_x; */
 static const struct emit_backend *const backends[] = {
 	&emit_text,
 	&emit_json,

@@ -21,8 +21,9 @@
  * (see metrics.h); the same function rendered by text or JSON still works.
  *
  * Adding an output format: one emit_<name>.c defining a struct
- * emit_backend, and one line in emit.c's table of back ends, which is also
- * what a CLI value (--format NAME) resolves against via emit_backend_find().
+ * emit_backend, and in emit.c its extern declaration and a line in the
+ * table of back ends, which is what a CLI value (--format NAME) resolves
+ * against via emit_backend_find().
  *
  * Porting a report that threads `bool json` (host_report.c), as done for
  * the guest in output.c:
