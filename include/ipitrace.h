@@ -49,24 +49,59 @@ struct ipi_event {
 	__u32 coalesced;	/* sends merged into this one while pending */
 };
 
-/* In-kernel counters (per-CPU array, index = enum ipt_stat). */
+/*
+ * Counters and losses, one list each: X(enum, report key, where, meaning).
+ * The key is the name in text and JSON and the counter="..." / reason="..."
+ * label of the metrics. where: KERNEL, a slot of the BPF per-CPU array
+ * (index < ST_MAX); LOADER, filled by the loader (index >= ST_MAX).
+ */
+#define IPT_COUNTERS(X)							\
+	X(ST_SENDS, "sends", KERNEL, "sends seen, after multicast fan-out") \
+	X(ST_HANDLED, "paired", KERNEL, "handler entries paired with a send") \
+	X(ST_UNPAIRED_HANDLER, "handler_without_send", KERNEL,		\
+	  "handler entries with no pending send")			\
+	X(ST_COALESCED, "coalesced_sends", KERNEL,			\
+	  "sends while one was already pending")			\
+	X(ST_SEND_OTHER, "sends_not_followed", KERNEL,			\
+	  "sends of no kind we pair")					\
+	X(ST_CSD_QUEUED, "csd_queued", KERNEL, "CSDs queued")		\
+	X(ST_CSD_RUN, "csd_run", KERNEL, "CSD functions run")		\
+	X(ST_CSD_UNPAIRED, "csd_run_without_queue", KERNEL,		\
+	  "CSD ran locally or queued before start")			\
+	X(ST_TRACER_IPI, "tracer_ipis", KERNEL,				\
+	  "IPIs raised by ipitrace's own ring buffer")			\
+	X(ST_RB_WAKEUP, "consumer_wakeups", KERNEL,			\
+	  "consumer wake-ups forced from BPF")				\
+	X(ST_WAKE_NO_IPI, "wake_idle_without_ipi", KERNEL,		\
+	  "sched_wake_idle_without_ipi")
+
+#define IPT_LOSSES(X)							\
+	X(ST_RB_DROP, "ringbuf_drops", KERNEL,				\
+	  "ring-buffer reservation failed")				\
+	X(ST_PENDING_OVERWRITE, "pending_overwritten", KERNEL,		\
+	  "stale pending send overwritten")				\
+	X(ST_CSD_COLLISION, "csd_collisions", KERNEL,			\
+	  "a queued CSD's slot taken by another CSD")			\
+	X(ST_CPU_RANGE, "cpu_out_of_range", KERNEL,			\
+	  "CPU id beyond IPT_MAX_CPUS (or the loader's matrix)")	\
+	X(ST_RECURSION_MISS, "recursion_misses", LOADER,		\
+	  "hook runs the kernel skipped (bpf_prog_info)")
+
+#define IPT_KERNEL_SLOT_KERNEL(e)	e,
+#define IPT_KERNEL_SLOT_LOADER(e)
+#define IPT_LOADER_SLOT_KERNEL(e)
+#define IPT_LOADER_SLOT_LOADER(e)	e,
+#define IPT_KERNEL_SLOT(e, key, where, doc)	IPT_KERNEL_SLOT_##where(e)
+#define IPT_LOADER_SLOT(e, key, where, doc)	IPT_LOADER_SLOT_##where(e)
+
 enum ipt_stat {
-	ST_SENDS,		/* sends seen, after multicast fan-out */
-	ST_HANDLED,		/* handler entries paired with a send */
-	ST_UNPAIRED_HANDLER,	/* handler entries with no pending send */
-	ST_COALESCED,		/* sends while one was already pending */
-	ST_RB_DROP,		/* lost: ring-buffer reservation failed */
-	ST_PENDING_OVERWRITE,	/* lost: stale pending send overwritten */
-	ST_CSD_COLLISION,	/* lost: a queued CSD's slot taken by another CSD */
-	ST_CPU_RANGE,		/* lost: CPU id beyond IPT_MAX_CPUS */
-	ST_CSD_QUEUED,
-	ST_CSD_RUN,
-	ST_CSD_UNPAIRED,	/* CSD ran locally or queued before start */
-	ST_TRACER_IPI,		/* IPIs raised by ipitrace's own ring buffer */
-	ST_WAKE_NO_IPI,		/* sched_wake_idle_without_ipi */
-	ST_RB_WAKEUP,		/* consumer wake-ups forced from BPF */
-	ST_SEND_OTHER,		/* sends of no kind we pair (not followed) */
-	ST_MAX,
+	IPT_COUNTERS(IPT_KERNEL_SLOT)
+	IPT_LOSSES(IPT_KERNEL_SLOT)
+	ST_MAX,			/* slots of the BPF stats array */
+	ST_LOADER_FIRST = ST_MAX - 1,
+	IPT_COUNTERS(IPT_LOADER_SLOT)
+	IPT_LOSSES(IPT_LOADER_SLOT)
+	ST_ALL,			/* slots of a report */
 };
 
 /* Pending send for one (target CPU, kind): array map value. */

@@ -44,6 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench.h"
+#include "emit.h"
+#include "cli.h"
 #include "ipigen.h"
 #include "loader.h"
 #include "opts.h"
@@ -94,7 +96,7 @@ struct bench_opts {
 	int states;
 	long ipis;
 	long gap_us;
-	bool json;
+	const char *format;
 	const char *numa_map;
 };
 
@@ -123,6 +125,7 @@ struct bench {
 	struct bench_row rows[BENCH_MAX_ROWS];
 	int nr_notes;
 	char notes[BENCH_MAX_NOTES][BENCH_NOTE_LEN];
+	struct emitter out;	/* stdout, text or JSON */
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -185,8 +188,10 @@ static const struct opt_spec bench_specs[] = {
 	{ "numa-map", 0, OPT_STRING, "MAP", .off = F(numa_map),
 	  .help = "pretend topology, e.g. 0:0/1:1 (testing; the IPIs\n"
 		  "are real, only the node labels change)" },
-	{ "json", 'j', OPT_FLAG, .off = F(json),
-	  .help = "JSON instead of the table" },
+	{ "json", 'j', OPT_CUSTOM, .off = F(format), .parse = cli_set_json,
+	  .help = "JSON instead of the table (--format json)" },
+	{ "format", 0, OPT_STRING, "NAME", .off = F(format),
+	  .help = "text (default) or json" },
 };
 
 static const struct opt_table bench_table = {
@@ -208,10 +213,15 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 
 	o->ipis = BENCH_DEFAULT_IPIS;
 	o->states = STATE_IDLE | STATE_BUSY;
+	o->format = "text";
 	ret = opts_parse(&bench_table, argc, argv, o, err, sizeof(err));
 	if (ret == OPTS_HELP) {
 		bench_usage(stdout);
 		return 1;
+	}
+	if (!ret && !emit_backend_find(o->format)) {
+		snprintf(err, sizeof(err), "unknown --format '%s'", o->format);
+		ret = -1;
 	}
 	if (ret)
 		fprintf(stderr, "ipitrace bench: %s (see ipitrace bench -h)\n",
@@ -515,102 +525,97 @@ static void fmt_count(char *buf, size_t len, long long v)
 		snprintf(buf, len, "%lld", v);
 }
 
-static void print_header(const struct bench *b)
+static void emit_header(struct bench *b)
 {
+	struct emitter *e = &b->out;
 	char tgt[256];
 
 	fmt_cpus(tgt, sizeof(tgt), b->o.targets.cpus, b->o.targets.nr);
-	printf("ipitrace bench: %ld IPIs per row, from CPU %d (node %d) to "
-	       "CPUs %s; %d NUMA node(s); gap %ld us\n\n", b->o.ipis, b->o.src,
-	       node_of(b, b->o.src), tgt,
-	       b->topo.nr_nodes > 0 ? b->topo.nr_nodes : 1, b->o.gap_us);
-	printf("%-28s %-5s %-14s %14s %9s %9s %9s  %-9s %-9s %s\n",
-	       "IPI type", "state", "mech", "total ns", "mean ns", "p50 ns",
-	       "p99 ns", "CPUs", "nodes", "CAL dst/src");
+	emit_caption(e, "ipitrace bench: %ld IPIs per row, from CPU %d (node %d) "
+		     "to CPUs %s; %d NUMA node(s); gap %ld us", b->o.ipis,
+		     b->o.src, node_of(b, b->o.src), tgt,
+		     b->topo.nr_nodes > 0 ? b->topo.nr_nodes : 1, b->o.gap_us);
+	emit_only(e, EMIT_MACHINE);
+	emit_i64(e, "ipis", b->o.ipis);
+	emit_i64(e, "gap_us", b->o.gap_us);
+	emit_i64(e, "src_cpu", b->o.src);
+	emit_only(e, EMIT_ALL);
 }
 
-static void print_row(const struct bench *b, const struct bench_row *r)
+static const struct emit_col row_cols[] = {
+	{ .key = "name", .title = "IPI type", .width = -28 },
+	{ .key = "state", .title = "state", .width = -5 },
+	{ .key = "mech", .title = "mech", .width = -14 },
+	{ .key = "total_ns", .title = "total ns", .width = 14 },
+	{ .key = "mean_ns", .title = "mean ns", .width = 9 },
+	{ .key = "p50_ns", .title = "p50 ns", .width = 9 },
+	{ .key = "p99_ns", .title = "p99 ns", .width = 9 },
+	{ .key = "cpus", .title = "CPUs", .width = -9, .gap = 2 },
+	{ .key = "nodes", .title = "nodes", .width = -9 },
+	{ .key = "cal", .title = "CAL dst/src" },
+};
+
+/* People read "0->1" and "12/10"; programs get the lists and numbers. */
+static void emit_row_human(struct bench *b, const struct bench_row *r)
 {
-	char cpus[128], nodes[128], dcpus[96], dnodes[96], cd[24], cs[24];
+	char buf[128], dcpus[96], dnodes[96], cd[24], cs[24];
+	struct emitter *e = &b->out;
 
 	fmt_cpus(dcpus, sizeof(dcpus), r->dst, r->nr_dst);
 	fmt_nodes(b, dnodes, sizeof(dnodes), r);
-	snprintf(cpus, sizeof(cpus), "%d->%s", b->o.src, dcpus);
-	snprintf(nodes, sizeof(nodes), "%d->%s", node_of(b, b->o.src), dnodes);
 	fmt_count(cd, sizeof(cd), r->cal_dst);
 	fmt_count(cs, sizeof(cs), r->cal_src);
-	printf("%-28s %-5s %-14s %14llu %9llu %9llu %9llu  %-9s %-9s %s/%s\n",
-	       r->name, r->state, ipigen_mech_name(r->mech),
-	       (unsigned long long)r->st.total, (unsigned long long)r->st.mean,
-	       (unsigned long long)r->st.p50, (unsigned long long)r->st.p99,
-	       cpus, nodes, cd, cs);
-	fflush(stdout);
+	emit_only(e, EMIT_HUMAN);
+	snprintf(buf, sizeof(buf), "%d->%s", b->o.src, dcpus);
+	emit_str(e, "cpus", buf);
+	snprintf(buf, sizeof(buf), "%d->%s", node_of(b, b->o.src), dnodes);
+	emit_str(e, "nodes", buf);
+	snprintf(buf, sizeof(buf), "%s/%s", cd, cs);
+	emit_str(e, "cal", buf);
+	emit_only(e, EMIT_ALL);
 }
 
-static void print_notes(const struct bench *b)
+static void emit_row(struct bench *b, const struct bench_row *r)
+{
+	struct emitter *e = &b->out;
+	int i;
+
+	emit_obj(e, NULL);
+	emit_str(e, "name", r->name);
+	emit_str(e, "target", r->target);
+	emit_str(e, "state", r->state);
+	emit_str(e, "mech", ipigen_mech_name(r->mech));
+	emit_u64(e, "ipis", r->st.count);
+	emit_u64(e, "total_ns", r->st.total);
+	emit_u64(e, "mean_ns", r->st.mean);
+	emit_u64(e, "p50_ns", r->st.p50);
+	emit_u64(e, "p99_ns", r->st.p99);
+	emit_u64(e, "min_ns", r->st.min);
+	emit_u64(e, "max_ns", r->st.max);
+	emit_i64(e, "src_cpu", b->o.src);
+	emit_i64(e, "src_node", node_of(b, b->o.src));
+	emit_list(e, "dst_cpus", NULL);
+	for (i = 0; i < r->nr_dst; i++)
+		emit_i64(e, NULL, r->dst[i]);
+	emit_end(e);
+	emit_list(e, "dst_nodes", NULL);
+	for (i = 0; i < r->nr_dst; i++)
+		emit_i64(e, NULL, node_of(b, r->dst[i]));
+	emit_end(e);
+	emit_i64(e, "cal_dst", r->cal_dst);
+	emit_i64(e, "cal_src", r->cal_src);
+	emit_row_human(b, r);
+	emit_end(e);
+}
+
+static void emit_notes(struct bench *b)
 {
 	int i;
 
-	if (!b->nr_notes)
-		return;
-	printf("\nnotes:\n");
+	emit_list(&b->out, "notes", "notes:");
 	for (i = 0; i < b->nr_notes; i++)
-		printf("  - %s\n", b->notes[i]);
-}
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
-static void json_row(const struct bench *b, const struct bench_row *r)
-{
-	int i;
-
-	printf("{\"name\":");
-	json_str(r->name);
-	printf(",\"target\":\"%s\",\"state\":\"%s\",\"mech\":\"%s\","
-	       "\"ipis\":%zu,\"total_ns\":%llu,\"mean_ns\":%llu,"
-	       "\"p50_ns\":%llu,\"p99_ns\":%llu,\"min_ns\":%llu,"
-	       "\"max_ns\":%llu,\"src_cpu\":%d,\"src_node\":%d,\"dst_cpus\":[",
-	       r->target, r->state, ipigen_mech_name(r->mech), r->st.count,
-	       (unsigned long long)r->st.total, (unsigned long long)r->st.mean,
-	       (unsigned long long)r->st.p50, (unsigned long long)r->st.p99,
-	       (unsigned long long)r->st.min, (unsigned long long)r->st.max,
-	       b->o.src, node_of(b, b->o.src));
-	for (i = 0; i < r->nr_dst; i++)
-		printf("%s%d", i ? "," : "", r->dst[i]);
-	printf("],\"dst_nodes\":[");
-	for (i = 0; i < r->nr_dst; i++)
-		printf("%s%d", i ? "," : "", node_of(b, r->dst[i]));
-	printf("],\"cal_dst\":%lld,\"cal_src\":%lld}", r->cal_dst, r->cal_src);
-}
-
-static void print_json(const struct bench *b)
-{
-	int i;
-
-	printf("{\"ipis\":%ld,\"gap_us\":%ld,\"src_cpu\":%d,\"rows\":[",
-	       b->o.ipis, b->o.gap_us, b->o.src);
-	for (i = 0; i < b->nr_rows; i++) {
-		printf(i ? ",\n" : "\n");
-		json_row(b, &b->rows[i]);
-	}
-	printf("\n],\"notes\":[");
-	for (i = 0; i < b->nr_notes; i++) {
-		printf(i ? ",\n" : "\n");
-		json_str(b->notes[i]);
-	}
-	printf("\n]}\n");
+		emit_str(&b->out, NULL, b->notes[i]);
+	emit_end(&b->out);
 }
 
 /* ---- the plan ---- */
@@ -657,8 +662,7 @@ static void add_row(struct bench *b, const char *target, int state,
 	}
 	b->nr_rows++;
 	check_ipis_seen(b, r);
-	if (!b->o.json)
-		print_row(b, r);
+	emit_row(b, r);
 }
 
 static void one_cpu_rows(struct bench *b, const char *target, int cpu)
@@ -746,13 +750,19 @@ static int bench_run(struct bench *b)
 	}
 	pick_targets(b);
 	add_static_notes(b);
-	if (!b->o.json)
-		print_header(b);
+	err = emit_open(&b->out, emit_backend_find(b->o.format),
+			stdout);
+	if (err)
+		return err;
+	emit_doc_begin(&b->out);
+	emit_header(b);
+	emit_table(&b->out, "rows", NULL, row_cols,
+		   sizeof(row_cols) / sizeof(row_cols[0]));
 	run_plan(b);
-	if (b->o.json)
-		print_json(b);
-	else
-		print_notes(b);
+	emit_end(&b->out);
+	emit_notes(b);
+	emit_doc_end(&b->out);
+	emit_close(&b->out);
 	if (have_saved)
 		sched_setaffinity(0, sizeof(saved), &saved);
 	return b->failed || !b->nr_rows ? -EIO : 0;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "files.h"
+#include "emit.h"
 #include "opts.h"
 
 #define GUEST	(1u << MODE_GUEST)
@@ -23,8 +24,10 @@ static const struct opt_spec cli_specs[] = {
 	  .help = "print a report every SEC seconds (>= 0.05: the drain tick)" },
 	{ "count", 'c', OPT_LONG, "N", .off = F(count), .min = 1, .max = 1L << 40,
 	  .help = "stop after N interval reports" },
-	{ "json", 'j', OPT_FLAG, .off = F(json),
-	  .help = "print JSON instead of text" },
+	{ "json", 'j', OPT_CUSTOM, .off = F(format), .parse = cli_set_json,
+	  .help = "print JSON instead of text (--format json)" },
+	{ "format", 0, OPT_STRING, "NAME", .off = F(format),
+	  .help = "report format: text (default), json, openmetrics" },
 	{ "list-hooks", 0, OPT_FLAG, .off = F(list_hooks),
 	  .help = "print the hook chosen for each role and exit" },
 	{ "btf", 0, OPT_STRING, "FILE", .off = F(btf),
@@ -91,12 +94,19 @@ void cli_usage(FILE *f)
 
 #define BAD(...) do { snprintf(err, len, __VA_ARGS__); return -1; } while (0)
 
+int cli_set_json(const char *arg, void *field)
+{
+	*(const char **)field = "json";
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 {
 	int ret;
 
 	memset(o, 0, sizeof(*o));
 	o->stale_ms = 1000;
+	o->format = "text";
 	o->pid = -1;
 	o->vcpu = -1;
 	ret = opts_parse(&cli_table, argc, argv, o, err, len);
@@ -112,6 +122,11 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 		BAD("--callers needs per-IPI records: drop --aggregate");
 	if (o->count && !o->interval)
 		BAD("--count needs --interval");
+	if (!emit_backend_find(o->format))
+		BAD("unknown --format '%s' (one of: %s)", o->format,
+		    emit_backend_names());
+	if (o->mode == MODE_HOST && !strcmp(o->format, "openmetrics"))
+		BAD("--format openmetrics is not available in host mode yet");
 	if (o->sysfs_root && o->numa_map)
 		BAD("--sysfs-root and --numa-map both give the NUMA layout: choose one");
 	if (o->btf && (ret = check_regular_file(o->btf)))

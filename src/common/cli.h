@@ -14,7 +14,7 @@ struct ipt_opts {
 	double duration;	/* seconds, 0: until Ctrl-C */
 	double interval;	/* seconds, 0: one report at the end */
 	long count;		/* number of interval reports, 0: unlimited */
-	bool json;
+	const char *format;	/* report back end: text, json, openmetrics */
 	bool aggregate;	/* histograms in the kernel, no per-IPI records */
 	bool cpu_pairs;
 	long callers;		/* top N callers, 0: off */
@@ -37,6 +37,8 @@ struct ipt_opts {
 #define CLI_HELP	1
 
 /* 0 ok, CLI_HELP after printing help to stdout, -1 with a message in err */
+/* Sets *field to "json" (-j, --json). */
+int cli_set_json(const char *arg, void *field);
 int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len);
 void cli_usage(FILE *f);
 

@@ -157,7 +157,7 @@ int mode_run(const struct mode *m, const struct ipt_opts *o, void *ctx)
 	if (o->list_hooks) {
 		print_hook_table(stdout, r->roles, r->nr_roles);
 	} else {
-		m->banner(r, ctx, o->json ? stderr : stdout);
+		m->banner(r, ctx, strcmp(o->format, "text") ? stderr : stdout);
 		trace_loop(o, m->ops, ctx);
 	}
 	err = report_write_error();

@@ -300,13 +300,10 @@ static void guest_report(void *ctx, double span)
 	misses = prog_recursion_misses(g->skel->obj);
 	for (i = 0; i < ST_MAX; i++)
 		r.stats[i] = cur[i] - g->prev[i];
-	r.recursion_misses = misses - g->prev_misses;
+	r.stats[ST_RECURSION_MISS] = misses - g->prev_misses;
 	memcpy(g->prev, cur, sizeof(cur));
 	g->prev_misses = misses;
-	if (g->o->json)
-		report_json(stdout, &r);
-	else
-		report_text(stdout, &r);
+	report_print(stdout, emit_backend_find(g->o->format), &r);
 	agg_reset(&g->agg);
 }
 
@@ -333,13 +330,12 @@ static void start_baseline(struct guest *g)
 }
 
 /* One scrape: totals since the baseline. */
-static void render_metrics(FILE *f, void *ctx)
+static void scrape_metrics(struct emitter *e, void *ctx)
 {
 	struct guest *g = ctx;
-	struct named_count counters[REPORT_MAX_COUNTERS], lost[REPORT_MAX_COUNTERS];
 	struct guest_report r = { .agg = &g->total };
 	__u64 cur[ST_MAX];
-	int i, nc, nl;
+	int i;
 
 	ring_buffer__consume(g->rb);
 	if (!kagg_read(&g->snap[0], bpf_map__fd(g->skel->maps.agg_hist),
@@ -348,9 +344,9 @@ static void render_metrics(FILE *f, void *ctx)
 	read_percpu_counters(bpf_map__fd(g->skel->maps.stats), ST_MAX, cur);
 	for (i = 0; i < ST_MAX; i++)
 		r.stats[i] = cur[i] - g->base[i];
-	r.recursion_misses = prog_recursion_misses(g->skel->obj) - g->base_misses;
-	report_counter_lists(&r, counters, &nc, lost, &nl);
-	metrics_render_guest(f, &g->total, counters, nc, lost, nl);
+	r.stats[ST_RECURSION_MISS] = prog_recursion_misses(g->skel->obj) -
+				     g->base_misses;
+	scrape_guest(e, &r);
 }
 
 /* Sleep one tick, serving scrapes meanwhile. */
@@ -360,7 +356,7 @@ static void guest_tick(void *ctx)
 	struct timespec ts = { 0, 50 * 1000000 };
 
 	if (g->ms)
-		metrics_poll(g->ms, 50, render_metrics, g);
+		metrics_poll(g->ms, 50, scrape_metrics, g);
 	else
 		nanosleep(&ts, NULL);
 }

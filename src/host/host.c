@@ -190,7 +190,7 @@ static void host_report(void *ctx, double span)
 	for (i = 0; i < HS_MAX; i++)
 		lost[i] = cur[i] - h->prev[i];
 	host_report_print(h->rep, h->kick, span, lost,
-			  misses - h->prev_misses, h->o->json, stdout);
+			  misses - h->prev_misses, !strcmp(h->o->format, "json"), stdout);
 	memcpy(h->prev, cur, sizeof(cur));
 	h->prev_misses = misses;
 	host_report_reset(h->rep);

@@ -1,11 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
 #include "json.h"
+
+#define JW_FIRST	1
+#define JW_ARRAY	2
 
 void jw_init(struct jw *w, FILE *f)
 {
 	w->f = f;
 	w->depth = 0;
-	w->first[0] = true;
+	w->cap = JW_INLINE;
+	w->st = w->inl;
+	w->st[0] = JW_FIRST;
+}
+
+__attribute__((noreturn))
+static void jw_fail(const char *what)
+{
+	fprintf(stderr, "ipitrace: JSON writer: %s\n", what);
+	fflush(stderr);
+	abort();
 }
 
 static void put_escaped(FILE *f, const char *s)
@@ -26,22 +40,55 @@ static void put_escaped(FILE *f, const char *s)
 
 static void key(struct jw *w, const char *k)
 {
-	if (!w->first[w->depth])
+	unsigned char *s = &w->st[w->depth];
+
+	if (!(*s & JW_FIRST))
 		fputc(',', w->f);
-	w->first[w->depth] = false;
+	*s &= ~JW_FIRST;
+	if (w->depth && !(*s & JW_ARRAY) && !k)
+		jw_fail("object member without a key");
 	if (k) {
+		if (!w->depth || (*s & JW_ARRAY))
+			jw_fail("key outside an object");
 		put_escaped(w->f, k);
 		fputc(':', w->f);
 	}
+}
+
+static void grow(struct jw *w)
+{
+	unsigned char *st;
+	int cap = w->cap * 2;
+
+	st = malloc(cap);
+	if (!st)
+		jw_fail("out of memory for nesting");
+	for (int i = 0; i <= w->depth; i++)
+		st[i] = w->st[i];
+	if (w->st != w->inl)
+		free(w->st);
+	w->st = st;
+	w->cap = cap;
 }
 
 static void open(struct jw *w, const char *k, char c)
 {
 	key(w, k);
 	fputc(c, w->f);
-	if (w->depth < JW_DEPTH - 1)
-		w->depth++;
-	w->first[w->depth] = true;
+	if (w->depth + 1 >= w->cap)
+		grow(w);
+	w->depth++;
+	w->st[w->depth] = JW_FIRST | (c == '[' ? JW_ARRAY : 0);
+}
+
+static void close_level(struct jw *w, bool array)
+{
+	if (!w->depth)
+		jw_fail(array ? "']' with nothing open" : "'}' with nothing open");
+	if (!!(w->st[w->depth] & JW_ARRAY) != array)
+		jw_fail(array ? "']' closes an object" : "'}' closes an array");
+	fputc(array ? ']' : '}', w->f);
+	w->depth--;
 }
 
 void jw_obj(struct jw *w, const char *k)
@@ -56,16 +103,12 @@ void jw_arr(struct jw *w, const char *k)
 
 void jw_obj_end(struct jw *w)
 {
-	fputc('}', w->f);
-	if (w->depth)
-		w->depth--;
+	close_level(w, false);
 }
 
 void jw_arr_end(struct jw *w)
 {
-	fputc(']', w->f);
-	if (w->depth)
-		w->depth--;
+	close_level(w, true);
 }
 
 void jw_str(struct jw *w, const char *k, const char *v)
@@ -112,7 +155,13 @@ void jw_null(struct jw *w, const char *k)
 
 void jw_done(struct jw *w)
 {
+	if (w->depth)
+		jw_fail("document ends with objects or arrays open");
 	fputc('\n', w->f);
 	fflush(w->f);
-	w->first[0] = true;
+	if (w->st != w->inl)
+		free(w->st);
+	w->st = w->inl;
+	w->cap = JW_INLINE;
+	w->st[0] = JW_FIRST;
 }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* A tiny streaming JSON writer: commas and escaping handled here. */
+/* A tiny streaming JSON writer: commas and escaping handled here. Nesting
+ * has no limit (the stack grows); closing what is not open, or ending a
+ * document with something open, aborts: that is a bug in the caller. */
 #ifndef __IPT_JSON_H
 #define __IPT_JSON_H
 
@@ -7,12 +9,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define JW_DEPTH 16
+#define JW_INLINE 16
 
 struct jw {
 	FILE *f;
-	int depth;
-	bool first[JW_DEPTH];
+	int depth;		/* open objects and arrays */
+	int cap;		/* entries in .st */
+	unsigned char *st;	/* per level: JW_FIRST | JW_ARRAY */
+	unsigned char inl[JW_INLINE];	/* .st until deeper than this */
 };
 
 void jw_init(struct jw *w, FILE *f);
@@ -26,6 +30,7 @@ void jw_i64(struct jw *w, const char *key, int64_t v);
 void jw_dbl(struct jw *w, const char *key, double v);
 void jw_bool(struct jw *w, const char *key, bool v);
 void jw_null(struct jw *w, const char *key);
-void jw_done(struct jw *w);	/* newline after the top-level value */
+/* newline after the top-level value; frees what nesting grew */
+void jw_done(struct jw *w);
 
 #endif

@@ -145,15 +145,47 @@ static void respond(int fd, const char *status, const char *type,
 	send_all(fd, body, len);
 }
 
+struct scrape_call {
+	metrics_scrape_fn fn;
+	void *ctx;
+};
+
+static void scrape_doc(struct emitter *e, const void *arg)
+{
+	const struct scrape_call *c = arg;
+
+	c->fn(e, c->ctx);
+}
+
+char *metrics_render(const struct emit_backend *be, metrics_scrape_fn scrape,
+		     void *ctx, size_t *len)
+{
+	struct scrape_call c = { scrape, ctx };
+	char *body = NULL;
+	FILE *f;
+	int err;
+
+	*len = 0;
+	f = open_memstream(&body, len);
+	if (!f)
+		return NULL;
+	err = emit_document(f, be, scrape_doc, &c);
+	if (fclose(f) || err) {
+		free(body);
+		return NULL;
+	}
+	return body;
+}
+
 /* One request per connection; a slow client gets 100 ms, then is dropped:
  * the trace loop drains the rings between scrapes. */
-static void serve(int fd, metrics_render_fn render, void *ctx)
+static void serve(int fd, metrics_scrape_fn scrape, void *ctx)
 {
+	const struct emit_backend *be = &emit_openmetrics;
 	struct timeval tv = { 0, 100000 };
-	char req[2048], *body = NULL;
-	size_t blen = 0, got = 0;
+	char req[2048], *body;
+	size_t blen, got = 0;
 	ssize_t n;
-	FILE *f;
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -172,21 +204,17 @@ static void serve(int fd, metrics_render_fn render, void *ctx)
 		respond(fd, "404 Not Found", "text/plain", "try /metrics\n", 13);
 		return;
 	}
-	f = open_memstream(&body, &blen);
-	if (!f) {
+	body = metrics_render(be, scrape, ctx, &blen);
+	if (!body) {
 		respond(fd, "500 Internal Server Error", "text/plain", "", 0);
 		return;
 	}
-	render(f, ctx);
-	fclose(f);
-	respond(fd, "200 OK",
-		"application/openmetrics-text; version=1.0.0; charset=utf-8",
-		body, blen);
+	respond(fd, "200 OK", be->mime, body, blen);
 	free(body);
 }
 
 void metrics_poll(struct metrics_server *s, int timeout_ms,
-		  metrics_render_fn render, void *ctx)
+		  metrics_scrape_fn scrape, void *ctx)
 {
 	struct pollfd p = { .fd = s->fd, .events = POLLIN };
 	int fd;
@@ -197,66 +225,6 @@ void metrics_poll(struct metrics_server *s, int timeout_ms,
 	fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	serve(fd, render, ctx);
+	serve(fd, scrape, ctx);
 	close(fd);
-}
-
-/* The same buckets in every scrape (le = 2 ns .. 2^36 ns, then +Inf), as
- * scrapers expect of one series. */
-#define METRICS_BUCKETS	36
-
-static void render_hist(FILE *f, const char *labels, const struct hist *h)
-{
-	uint64_t b[HIST_LOG2], cum = 0;
-	int i;
-
-	hist_log2(h, b);
-	for (i = 0; i < METRICS_BUCKETS; i++) {
-		cum += b[i];
-		fprintf(f, "ipitrace_ipi_latency_seconds_bucket{%s,le=\"%.9g\"} %llu\n",
-			labels, (hist_log2_hi(i) + 1) / 1e9,
-			(unsigned long long)cum);
-	}
-	fprintf(f, "ipitrace_ipi_latency_seconds_bucket{%s,le=\"+Inf\"} %llu\n",
-		labels, (unsigned long long)h->count);
-	fprintf(f, "ipitrace_ipi_latency_seconds_count{%s} %llu\n", labels,
-		(unsigned long long)h->count);
-	fprintf(f, "ipitrace_ipi_latency_seconds_sum{%s} %.9f\n", labels,
-		h->sum / 1e9);
-}
-
-void metrics_render_guest(FILE *f, const struct agg *a,
-			  const struct named_count *counters, int nr_counters,
-			  const struct named_count *lost, int nr_lost)
-{
-	char labels[96];
-	int k, n, i;
-
-	fputs("# TYPE ipitrace_ipi_latency_seconds histogram\n"
-	      "# UNIT ipitrace_ipi_latency_seconds seconds\n"
-	      "# HELP ipitrace_ipi_latency_seconds IPI send to handler entry (kind csd: CSD queue to function entry).\n", f);
-	for (k = 0; k <= IPI_KIND_MAX; k++) {
-		for (n = 0; n < NUMA_MAX; n++) {
-			const struct hist *h = k < IPI_KIND_MAX ?
-					       &a->ipi[n][k] : &a->csd[n];
-
-			if (!h->count)
-				continue;
-			snprintf(labels, sizeof(labels), "kind=\"%s\",numa=\"%s\"",
-				 k < IPI_KIND_MAX ? ipi_kind_name(k) : "csd",
-				 numa_class_name(n));
-			render_hist(f, labels, h);
-		}
-	}
-	fputs("# TYPE ipitrace_events counter\n"
-	      "# HELP ipitrace_events In-kernel event counters.\n", f);
-	for (i = 0; i < nr_counters; i++)
-		fprintf(f, "ipitrace_events_total{counter=\"%s\"} %llu\n",
-			counters[i].name, (unsigned long long)counters[i].value);
-	fputs("# TYPE ipitrace_lost counter\n"
-	      "# HELP ipitrace_lost Events ipitrace could not account for.\n", f);
-	for (i = 0; i < nr_lost; i++)
-		fprintf(f, "ipitrace_lost_total{reason=\"%s\"} %llu\n",
-			lost[i].name, (unsigned long long)lost[i].value);
-	fputs("# EOF\n", f);
 }

@@ -1,55 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
 #include <string.h>
-#include "json.h"
 #include "output.h"
 
-struct counter_name {
+struct stat_key {
 	int stat;
 	const char *key;
 };
 
-/* Loss: events the tracer could not account for. */
-static const struct counter_name lost_names[] = {
-	{ ST_RB_DROP, "ringbuf_drops" },
-	{ ST_PENDING_OVERWRITE, "pending_overwritten" },
-	{ ST_CSD_COLLISION, "csd_collisions" },
-	{ ST_CPU_RANGE, "cpu_out_of_range" },
-};
-
-static const struct counter_name counter_names[] = {
-	{ ST_SENDS, "sends" },
-	{ ST_HANDLED, "paired" },
-	{ ST_UNPAIRED_HANDLER, "handler_without_send" },
-	{ ST_COALESCED, "coalesced_sends" },
-	{ ST_SEND_OTHER, "sends_not_followed" },
-	{ ST_CSD_QUEUED, "csd_queued" },
-	{ ST_CSD_RUN, "csd_run" },
-	{ ST_CSD_UNPAIRED, "csd_run_without_queue" },
-	{ ST_TRACER_IPI, "tracer_ipis" },
-	{ ST_RB_WAKEUP, "consumer_wakeups" },
-	{ ST_WAKE_NO_IPI, "wake_idle_without_ipi" },
-};
+#define STAT_KEY(e, key, where, doc)	{ e, key },
+static const struct stat_key counter_keys[] = { IPT_COUNTERS(STAT_KEY) };
+static const struct stat_key loss_keys[] = { IPT_LOSSES(STAT_KEY) };
+#undef STAT_KEY
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-const char *fmt_ns(__u64 ns, char *buf, size_t len)
-{
-	if (ns < 10000)
-		snprintf(buf, len, "%lluns", (unsigned long long)ns);
-	else if (ns < 10000000)
-		snprintf(buf, len, "%.1fus", ns / 1e3);
-	else if (ns < 10000000000ULL)
-		snprintf(buf, len, "%.1fms", ns / 1e6);
-	else
-		snprintf(buf, len, "%.1fs", ns / 1e9);
-	return buf;
-}
-
 /* A record whose CPU is beyond the loader's matrix is lost like one the
  * kernel refused for its CPU id. */
-static __u64 lost_count(const struct guest_report *r, int stat)
+__u64 report_stat(const struct guest_report *r, int stat)
 {
-	__u64 n = r->stats[stat];
+	__u64 n = stat >= 0 && stat < ST_ALL ? r->stats[stat] : 0;
 
 	if (stat == ST_CPU_RANGE && r->agg)
 		n += r->agg->out_of_range;
@@ -60,138 +30,150 @@ int report_lost_total(const struct guest_report *r, __u64 *total)
 {
 	size_t i;
 
-	*total = r->recursion_misses;
-	for (i = 0; i < ARRAY_SIZE(lost_names); i++)
-		*total += lost_count(r, lost_names[i].stat);
+	*total = 0;
+	for (i = 0; i < ARRAY_SIZE(loss_keys); i++)
+		*total += report_stat(r, loss_keys[i].stat);
 	return *total != 0;
 }
 
-void report_counter_lists(const struct guest_report *r,
-			  struct named_count *counters, int *nr_counters,
-			  struct named_count *lost, int *nr_lost)
+static void emit_hooks(struct emitter *e, const struct guest_report *r)
 {
-	size_t i;
+	char buf[128];
+	int i;
 
-	for (i = 0; i < ARRAY_SIZE(counter_names); i++) {
-		counters[i].name = counter_names[i].key;
-		counters[i].value = r->stats[counter_names[i].stat];
-	}
-	*nr_counters = ARRAY_SIZE(counter_names);
-	for (i = 0; i < ARRAY_SIZE(lost_names); i++) {
-		lost[i].name = lost_names[i].key;
-		lost[i].value = lost_count(r, lost_names[i].stat);
-	}
-	lost[i].name = "recursion_misses";
-	lost[i].value = r->recursion_misses;
-	*nr_lost = ARRAY_SIZE(lost_names) + 1;
+	emit_obj(e, "hooks");
+	for (i = 0; i < r->nr_roles; i++)
+		emit_str(e, r->roles[i].name,
+			 hook_desc(&r->roles[i], buf, sizeof(buf)));
+	emit_end(e);
 }
 
-static void print_stars(FILE *f, __u64 val, __u64 max, int width)
+static void emit_class(struct emitter *e, const char *kind, int numa,
+		       const struct hist *h)
 {
-	int n = max ? (int)(val * width / max) : 0, i;
-
-	for (i = 0; i < width; i++)
-		fputc(i < n ? '*' : ' ', f);
+	if (strcmp(kind, "csd"))
+		emit_obj_titled(e, NULL, "IPI %s, %s node:", kind,
+				numa_class_name(numa));
+	else
+		emit_obj_titled(e, NULL, "CSD queue -> function, %s node:",
+				numa_class_name(numa));
+	emit_label(e, "kind", kind);
+	emit_label(e, "numa", numa_class_name(numa));
+	emit_hist(e, NULL, h);
+	emit_end(e);
 }
 
-void print_log2_hist(FILE *f, const struct hist *h, const char *unit)
-{
-	uint64_t b[HIST_LOG2], max = 0;
-	int i, lo = -1, top = hist_log2(h, b);
-
-	for (i = 0; i < top; i++) {
-		if (b[i] > max)
-			max = b[i];
-		if (lo < 0 && b[i])
-			lo = i;
-	}
-	if (lo < 0)
-		return;
-	fprintf(f, "%20s : count    distribution\n", unit);
-	for (i = lo; i < top; i++) {
-		fprintf(f, "%10llu -> %-10llu : %-8llu |",
-			(unsigned long long)hist_log2_lo(i),
-			(unsigned long long)hist_log2_hi(i),
-			(unsigned long long)b[i]);
-		print_stars(f, b[i], max, 40);
-		fputs("|\n", f);
-	}
-}
-
-static void print_summary(FILE *f, const struct hist *h)
-{
-	static const double ps[] = { 50, 90, 99, 99.9 };
-	static const char *pn[] = { "p50", "p90", "p99", "p99.9" };
-	char b1[32], b2[32], b3[32];
-	size_t i;
-
-	fprintf(f, "count %llu  min %s  avg %s", (unsigned long long)h->count,
-		fmt_ns(h->min, b1, sizeof(b1)),
-		fmt_ns(hist_mean(h), b2, sizeof(b2)));
-	for (i = 0; i < ARRAY_SIZE(ps); i++)
-		fprintf(f, "  %s %s", pn[i],
-			fmt_ns(hist_percentile(h, ps[i]), b3, sizeof(b3)));
-	fprintf(f, "  max %s\n", fmt_ns(h->max, b1, sizeof(b1)));
-}
-
-static void text_classes(FILE *f, const struct agg *a)
+static void emit_classes(struct emitter *e, const struct agg *a)
 {
 	int n, k, shown = 0;
 
-	for (k = 0; k < IPI_KIND_MAX; k++) {
-		for (n = 0; n < NUMA_MAX; n++) {
-			const struct hist *h = &a->ipi[n][k];
-
-			if (!h->count)
-				continue;
-			fprintf(f, "\nIPI %s, %s node: ", ipi_kind_name(k),
-				numa_class_name(n));
-			print_summary(f, h);
-			print_log2_hist(f, h, "nsecs");
+	emit_list(e, "classes", NULL);
+	for (k = 0; k < IPI_KIND_MAX; k++)
+		for (n = 0; n < NUMA_MAX; n++)
+			if (a->ipi[n][k].count) {
+				emit_class(e, ipi_kind_name(k), n, &a->ipi[n][k]);
+				shown++;
+			}
+	emit_end(e);
+	emit_list(e, "csd_classes", NULL);
+	for (n = 0; n < NUMA_MAX; n++)
+		if (a->csd[n].count) {
+			emit_class(e, "csd", n, &a->csd[n]);
 			shown++;
 		}
-	}
-	for (n = 0; n < NUMA_MAX; n++) {
-		if (!a->csd[n].count)
-			continue;
-		fprintf(f, "\nCSD queue -> function, %s node: ", numa_class_name(n));
-		print_summary(f, &a->csd[n]);
-		print_log2_hist(f, &a->csd[n], "nsecs");
-		shown++;
-	}
+	emit_end(e);
 	if (!shown)
-		fprintf(f, "\nNo IPIs paired.\n");
+		emit_caption(e, "No IPIs paired.");
 }
 
-static void text_pairs(FILE *f, const struct agg *a)
+/* People get a source x target matrix of count/median. */
+static void emit_pair_matrix(struct emitter *e, const struct agg *a)
 {
-	char buf[32];
+	struct emit_col *cols = calloc(a->nr_cpus + 1, sizeof(*cols));
+	char (*keys)[12] = calloc(a->nr_cpus + 1, sizeof(*keys));
+	char cell[48];
 	int s, d;
 
-	fprintf(f, "\nCPU pairs (count / %s), rows: source, columns: target\n",
-		a->pairs_mean_only ? "mean" : "median");
-	fprintf(f, "%8s", "src\\dst");
-	for (d = 0; d < a->nr_cpus; d++)
-		fprintf(f, " %16d", d);
-	fputc('\n', f);
+	if (!cols || !keys)
+		goto out;
+	cols[0] = (struct emit_col){ .key = "src", .title = "src\\dst",
+				     .width = 8 };
+	for (d = 0; d < a->nr_cpus; d++) {
+		snprintf(keys[d], sizeof(keys[d]), "%d", d);
+		cols[d + 1] = (struct emit_col){ .key = keys[d],
+						 .title = keys[d], .width = 16 };
+	}
+	emit_table(e, "cpu_matrix", a->pairs_mean_only ?
+		   "CPU pairs (count / mean), rows: source, columns: target" :
+		   "CPU pairs (count / median), rows: source, columns: target",
+		   cols, a->nr_cpus + 1);
 	for (s = 0; s < a->nr_cpus; s++) {
-		fprintf(f, "%8d", s);
+		emit_obj(e, NULL);
+		emit_u64(e, "src", s);
 		for (d = 0; d < a->nr_cpus; d++) {
 			const struct hist *h = agg_pair(a, s, d);
 
 			if (!h || !h->count) {
-				fprintf(f, " %16s", "-");
+				emit_str(e, keys[d], "-");
 				continue;
 			}
-			snprintf(buf, sizeof(buf), "%llu/",
+			snprintf(cell, sizeof(cell), "%llu/",
 				 (unsigned long long)h->count);
 			fmt_ns(a->pairs_mean_only ? hist_mean(h) :
-			       hist_percentile(h, 50), buf + strlen(buf),
-			       sizeof(buf) - strlen(buf));
-			fprintf(f, " %16s", buf);
+			       hist_percentile(h, 50), cell + strlen(cell),
+			       sizeof(cell) - strlen(cell));
+			emit_str(e, keys[d], cell);
 		}
-		fputc('\n', f);
+		emit_end(e);
 	}
+	emit_end(e);
+out:
+	free(cols);
+	free(keys);
+}
+
+static void emit_pair(struct emitter *e, const struct agg *a, int s, int d,
+		      const struct hist *h)
+{
+	int k;
+
+	emit_obj(e, NULL);
+	emit_u64(e, "src", s);
+	emit_u64(e, "dst", d);
+	emit_str(e, "numa", numa_class_name(agg_numa_class(a, s, d)));
+	emit_u64(e, "count", h->count);
+	emit_u64(e, "avg_ns", hist_mean(h));
+	if (a->pairs_mean_only)
+		emit_null(e, "p50_ns");
+	else
+		emit_u64(e, "p50_ns", hist_percentile(h, 50));
+	emit_obj(e, "kinds");
+	for (k = 0; k < IPI_KIND_MAX; k++)
+		if (agg_pair_kind(a, s, d, k))
+			emit_u64(e, ipi_kind_name(k), agg_pair_kind(a, s, d, k));
+	emit_end(e);
+	emit_end(e);
+}
+
+/* Programs get the pairs seen, with their kinds. */
+static void emit_pairs(struct emitter *e, const struct agg *a)
+{
+	int s, d;
+
+	emit_only(e, EMIT_HUMAN);
+	emit_pair_matrix(e, a);
+	emit_only(e, EMIT_MACHINE);
+	emit_list(e, "cpu_pairs", NULL);
+	for (s = 0; s < a->nr_cpus; s++) {
+		for (d = 0; d < a->nr_cpus; d++) {
+			const struct hist *h = agg_pair(a, s, d);
+
+			if (h && h->count)
+				emit_pair(e, a, s, d, h);
+		}
+	}
+	emit_end(e);
+	emit_only(e, EMIT_ALL);
 }
 
 static const char *sym(const struct ksyms *ks, __u64 addr, char *buf, size_t len)
@@ -203,207 +185,127 @@ static const char *sym(const struct ksyms *ks, __u64 addr, char *buf, size_t len
 	return buf;
 }
 
-static const char *rec_label(const struct caller_stat *c)
-{
-	return ipi_kind_name(c->kind);
-}
+static const struct emit_col caller_cols[] = {
+	{ .key = "kind", .title = "KIND", .width = -12 },
+	{ .key = "count", .title = "COUNT", .width = 8 },
+	{ .key = "avg_ns", .title = "AVG", .width = 10, .fmt = EMIT_COL_NS },
+	{ .key = "callsite", .title = "CALLSITE", .width = -40, .gap = 2 },
+	{ .key = "function", .title = "FUNCTION" },
+};
 
-static void text_callers(FILE *f, const struct guest_report *r)
-{
-	struct caller_stat top[256];
-	char b1[128], b2[128], b3[32];
-	size_t i, n;
-	int want = r->callers < 256 ? r->callers : 256;
-
-	n = agg_top_callers(r->agg, top, want);
-	fprintf(f, "\nTop senders (callsite / function)\n");
-	fprintf(f, "%-12s %8s %10s  %-40s %s\n", "KIND", "COUNT", "AVG",
-		"CALLSITE", "FUNCTION");
-	for (i = 0; i < n; i++)
-		fprintf(f, "%-12s %8llu %10s  %-40s %s\n", rec_label(&top[i]),
-			(unsigned long long)top[i].count,
-			fmt_ns(top[i].sum_ns / top[i].count, b3, sizeof(b3)),
-			sym(r->ksyms, top[i].callsite, b1, sizeof(b1)),
-			sym(r->ksyms, top[i].func, b2, sizeof(b2)));
-}
-
-void report_text(FILE *f, const struct guest_report *r)
-{
-	__u64 lost;
-	size_t i;
-
-	fprintf(f, "\n--- %.1f s ---", r->duration_s);
-	text_classes(f, r->agg);
-	if (r->cpu_pairs)
-		text_pairs(f, r->agg);
-	if (r->callers)
-		text_callers(f, r);
-	fprintf(f, "\nCounters:");
-	for (i = 0; i < ARRAY_SIZE(counter_names); i++)
-		fprintf(f, " %s=%llu", counter_names[i].key,
-			(unsigned long long)r->stats[counter_names[i].stat]);
-	report_lost_total(r, &lost);
-	fprintf(f, "\nLost: %llu", (unsigned long long)lost);
-	for (i = 0; i < ARRAY_SIZE(lost_names); i++)
-		fprintf(f, " %s=%llu", lost_names[i].key,
-			(unsigned long long)lost_count(r, lost_names[i].stat));
-	fprintf(f, " recursion_misses=%llu\n",
-		(unsigned long long)r->recursion_misses);
-	fflush(f);
-}
-
-static void json_hist(struct jw *w, const struct hist *h)
-{
-	uint64_t b[HIST_LOG2];
-	int i, top = hist_log2(h, b);
-
-	jw_u64(w, "count", h->count);
-	jw_u64(w, "min_ns", h->min);
-	jw_u64(w, "avg_ns", hist_mean(h));
-	jw_u64(w, "p50_ns", hist_percentile(h, 50));
-	jw_u64(w, "p90_ns", hist_percentile(h, 90));
-	jw_u64(w, "p99_ns", hist_percentile(h, 99));
-	jw_u64(w, "p999_ns", hist_percentile(h, 99.9));
-	jw_u64(w, "max_ns", h->max);
-	jw_arr(w, "hist");
-	for (i = 0; i < top; i++) {
-		if (!b[i])
-			continue;
-		jw_obj(w, NULL);
-		jw_u64(w, "lo_ns", hist_log2_lo(i));
-		jw_u64(w, "hi_ns", hist_log2_hi(i));
-		jw_u64(w, "count", b[i]);
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
-}
-
-static void json_hooks(struct jw *w, const struct guest_report *r)
-{
-	char buf[128];
-	int i;
-
-	jw_obj(w, "hooks");
-	for (i = 0; i < r->nr_roles; i++)
-		jw_str(w, r->roles[i].name, hook_desc(&r->roles[i], buf,
-							sizeof(buf)));
-	jw_obj_end(w);
-}
-
-static void json_classes(struct jw *w, const struct agg *a)
-{
-	int n, k;
-
-	jw_arr(w, "classes");
-	for (k = 0; k < IPI_KIND_MAX; k++) {
-		for (n = 0; n < NUMA_MAX; n++) {
-			if (!a->ipi[n][k].count)
-				continue;
-			jw_obj(w, NULL);
-			jw_str(w, "kind", ipi_kind_name(k));
-			jw_str(w, "numa", numa_class_name(n));
-			json_hist(w, &a->ipi[n][k]);
-			jw_obj_end(w);
-		}
-	}
-	jw_arr_end(w);
-	jw_arr(w, "csd_classes");
-	for (n = 0; n < NUMA_MAX; n++) {
-		if (!a->csd[n].count)
-			continue;
-		jw_obj(w, NULL);
-		jw_str(w, "kind", "csd");
-		jw_str(w, "numa", numa_class_name(n));
-		json_hist(w, &a->csd[n]);
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
-}
-
-static void json_pair_kinds(struct jw *w, const struct agg *a, int s, int d)
-{
-	int k;
-
-	jw_obj(w, "kinds");
-	for (k = 0; k < IPI_KIND_MAX; k++)
-		if (agg_pair_kind(a, s, d, k))
-			jw_u64(w, ipi_kind_name(k), agg_pair_kind(a, s, d, k));
-	jw_obj_end(w);
-}
-
-static void json_pairs(struct jw *w, const struct agg *a)
-{
-	int s, d;
-
-	jw_arr(w, "cpu_pairs");
-	for (s = 0; s < a->nr_cpus; s++) {
-		for (d = 0; d < a->nr_cpus; d++) {
-			const struct hist *h = agg_pair(a, s, d);
-
-			if (!h || !h->count)
-				continue;
-			jw_obj(w, NULL);
-			jw_u64(w, "src", s);
-			jw_u64(w, "dst", d);
-			jw_str(w, "numa", numa_class_name(agg_numa_class(a, s, d)));
-			jw_u64(w, "count", h->count);
-			jw_u64(w, "avg_ns", hist_mean(h));
-			if (a->pairs_mean_only)
-				jw_null(w, "p50_ns");
-			else
-				jw_u64(w, "p50_ns", hist_percentile(h, 50));
-			json_pair_kinds(w, a, s, d);
-			jw_obj_end(w);
-		}
-	}
-	jw_arr_end(w);
-}
-
-static void json_callers(struct jw *w, const struct guest_report *r)
+static void emit_callers(struct emitter *e, const struct guest_report *r)
 {
 	struct caller_stat top[256];
 	char buf[128];
 	size_t i, n;
 
 	n = agg_top_callers(r->agg, top, r->callers < 256 ? r->callers : 256);
-	jw_arr(w, "callers");
+	emit_table(e, "callers", "Top senders (callsite / function)",
+		   caller_cols, ARRAY_SIZE(caller_cols));
 	for (i = 0; i < n; i++) {
-		jw_obj(w, NULL);
-		jw_str(w, "kind", rec_label(&top[i]));
-		jw_str(w, "callsite", sym(r->ksyms, top[i].callsite, buf, sizeof(buf)));
-		jw_str(w, "function", sym(r->ksyms, top[i].func, buf, sizeof(buf)));
-		jw_u64(w, "count", top[i].count);
-		jw_u64(w, "avg_ns", top[i].sum_ns / top[i].count);
-		jw_u64(w, "max_ns", top[i].max_ns);
-		jw_obj_end(w);
+		emit_obj(e, NULL);
+		emit_str(e, "kind", ipi_kind_name(top[i].kind));
+		emit_str(e, "callsite", sym(r->ksyms, top[i].callsite, buf,
+					    sizeof(buf)));
+		emit_str(e, "function", sym(r->ksyms, top[i].func, buf,
+					    sizeof(buf)));
+		emit_u64(e, "count", top[i].count);
+		emit_u64(e, "avg_ns", top[i].sum_ns / top[i].count);
+		emit_u64(e, "max_ns", top[i].max_ns);
+		emit_end(e);
 	}
-	jw_arr_end(w);
+	emit_end(e);
 }
 
-void report_json(FILE *f, const struct guest_report *r)
+static void emit_stats(struct emitter *e, const struct guest_report *r)
 {
-	struct jw w;
+	__u64 lost;
 	size_t i;
 
-	jw_init(&w, f);
-	jw_obj(&w, NULL);
-	jw_str(&w, "mode", "guest");
-	jw_dbl(&w, "duration_s", r->duration_s);
-	json_hooks(&w, r);
-	jw_obj(&w, "lost");
-	for (i = 0; i < ARRAY_SIZE(lost_names); i++)
-		jw_u64(&w, lost_names[i].key, lost_count(r, lost_names[i].stat));
-	jw_u64(&w, "recursion_misses", r->recursion_misses);
-	jw_obj_end(&w);
-	jw_obj(&w, "counters");
-	for (i = 0; i < ARRAY_SIZE(counter_names); i++)
-		jw_u64(&w, counter_names[i].key, r->stats[counter_names[i].stat]);
-	jw_obj_end(&w);
-	json_classes(&w, r->agg);
+	emit_obj_titled(e, "counters", "Counters:");
+	for (i = 0; i < ARRAY_SIZE(counter_keys); i++)
+		emit_u64(e, counter_keys[i].key, report_stat(r, counter_keys[i].stat));
+	emit_end(e);
+	report_lost_total(r, &lost);
+	emit_obj_titled(e, "lost", "Lost: %llu", (unsigned long long)lost);
+	for (i = 0; i < ARRAY_SIZE(loss_keys); i++)
+		emit_u64(e, loss_keys[i].key, report_stat(r, loss_keys[i].stat));
+	emit_end(e);
+}
+
+void report_guest(struct emitter *e, const struct guest_report *r)
+{
+	emit_caption(e, "\n--- %.1f s ---", r->duration_s);
+	emit_only(e, EMIT_MACHINE);
+	emit_str(e, "mode", "guest");
+	emit_dbl(e, "duration_s", r->duration_s);
+	emit_hooks(e, r);
+	emit_only(e, EMIT_ALL);
+	emit_classes(e, r->agg);
 	if (r->cpu_pairs)
-		json_pairs(&w, r->agg);
+		emit_pairs(e, r->agg);
 	if (r->callers)
-		json_callers(&w, r);
-	jw_obj_end(&w);
-	jw_done(&w);
+		emit_callers(e, r);
+	emit_stats(e, r);
+	emit_only(e, EMIT_METRICS);
+	scrape_guest(e, r);	/* the span's values, as a scrape names them */
+	emit_only(e, EMIT_ALL);
+}
+
+static void report_fn(struct emitter *e, const void *r)
+{
+	report_guest(e, r);
+}
+
+int report_print(FILE *f, const struct emit_backend *be,
+		 const struct guest_report *r)
+{
+	return emit_document(f, be, report_fn, r);
+}
+
+static void scrape_family(struct emitter *e, const char *name,
+			  const char *label, const char *help,
+			  const struct stat_key *keys, size_t n,
+			  const struct guest_report *r)
+{
+	size_t i;
+
+	emit_family(e, name, EMIT_COUNTER, NULL, help);
+	for (i = 0; i < n; i++) {
+		emit_obj(e, NULL);
+		emit_label(e, label, keys[i].key);
+		emit_u64(e, "value", report_stat(r, keys[i].stat));
+		emit_end(e);
+	}
+	emit_end(e);
+}
+
+void scrape_guest(struct emitter *e, const struct guest_report *r)
+{
+	const struct agg *a = r->agg;
+	int k, n;
+
+	emit_family(e, "ipitrace_ipi_latency_seconds", EMIT_HISTOGRAM,
+		    "seconds", "IPI send to handler entry (kind csd: CSD queue to function entry).");
+	for (k = 0; k <= IPI_KIND_MAX; k++) {
+		for (n = 0; n < NUMA_MAX; n++) {
+			const struct hist *h = k < IPI_KIND_MAX ?
+					       &a->ipi[n][k] : &a->csd[n];
+
+			if (!h->count)
+				continue;
+			emit_obj(e, NULL);
+			emit_label(e, "kind", k < IPI_KIND_MAX ?
+				   ipi_kind_name(k) : "csd");
+			emit_label(e, "numa", numa_class_name(n));
+			emit_hist(e, NULL, h);
+			emit_end(e);
+		}
+	}
+	emit_end(e);
+	scrape_family(e, "ipitrace_events", "counter", "In-kernel event counters.",
+		      counter_keys, ARRAY_SIZE(counter_keys), r);
+	scrape_family(e, "ipitrace_lost", "reason",
+		      "Events ipitrace could not account for.",
+		      loss_keys, ARRAY_SIZE(loss_keys), r);
 }

@@ -49,7 +49,7 @@ static void test_defaults(void **state)
 	assert_true(O.duration == 0);
 	assert_true(O.interval == 0);
 	assert_int_equal(O.count, 0);
-	assert_false(O.json);
+	assert_string_equal(O.format, "text");
 	assert_false(O.cpu_pairs);
 	assert_int_equal(O.callers, 0);
 	assert_int_equal(O.stale_ms, 1000);
@@ -66,12 +66,12 @@ static void test_valid_combos(void **state)
 	assert_int_equal(PARSE("--guest", "-d", "5", "-j"), 0);
 	assert_int_equal(O.mode, MODE_GUEST);
 	assert_true(O.duration == 5.0);
-	assert_true(O.json);
+	assert_string_equal(O.format, "json");
 
 	assert_int_equal(PARSE("--guest", "-i", "1", "-c", "3"), 0);
 	assert_true(O.interval == 1.0);
 	assert_int_equal(O.count, 3);
-	assert_false(O.json);	/* reset between calls */
+	assert_string_equal(O.format, "text");	/* reset between calls */
 	assert_true(O.duration == 0);
 
 	assert_int_equal(PARSE("--guest", "--callers"), 0);
@@ -98,7 +98,7 @@ static void test_valid_combos(void **state)
 			       "--count=4", "--guest", "-v", "--no-csd",
 			       "--stale-ms", "20", "--list-hooks",
 			       "--sysfs-root", "/tmp"), 0);
-	assert_true(O.json && O.cpu_pairs && O.verbose && O.no_csd &&
+	assert_true(!strcmp(O.format, "json") && O.cpu_pairs && O.verbose && O.no_csd &&
 		    O.list_hooks);
 	assert_true(O.duration == 2.5);
 	assert_true(O.interval == 0.5);
@@ -118,7 +118,8 @@ static const char *const documented[] = {
 	"--aggregate", "--cpu-pairs", "--callers[=N]", "--list-hooks",
 	"--btf FILE", "--sysfs-root DIR", "--numa-map MAP", "--no-csd",
 	"--metrics [ADDR:]PORT", "--verbose", "--vcpu-kick", "--halt ",
-	"--pid PID", "--vcpu N", "--samples N", "--stale-ms MS", NULL,
+	"--pid PID", "--vcpu N", "--samples N", "--stale-ms MS", "--format NAME",
+	NULL,
 };
 
 static void test_help(void **state)
@@ -198,6 +199,8 @@ static void test_rejects(void **state)
 	REJECT("cannot read BTF file '/nonexistent'", "--guest", "--btf",
 	       "/nonexistent");
 	REJECT("needs --guest", "--host", "--aggregate");
+	REJECT("unknown --format 'xml' (one of: text, json, openmetrics)",
+	       "--guest", "--format", "xml");
 	REJECT("needs --guest", "--host", "--metrics", "9464");
 	/* one strict number parser: no blanks, '+' or a sign where none fits */
 	REJECT("invalid value ' 5' for --count", "--guest", "-i", "1", "-c", " 5");
@@ -224,7 +227,7 @@ static void test_getopt_state_reset(void **state)
 	/* the message names the bad character, not the previous argument */
 	REJECT("unknown option '-x'", "--guest", "-xj");
 	assert_int_equal(PARSE("--guest"), 0);
-	assert_false(O.json);
+	assert_string_equal(O.format, "text");
 	REJECT("unknown option", "--guest", "-jx");
 	/* the stale group would make "-d" read "x..." or similar */
 	assert_int_equal(PARSE("--guest", "-d", "3"), 0);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests for the report writers (src/output.c, src/json.c). */
+/* Unit tests for the guest report (src/report/output.c) and the JSON
+ * writer (src/report/json.c). */
 #include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,155 +15,7 @@
 #include "output.h"
 #include "topology.h"
 
-/* ---- a strict little JSON validator (RFC 8259 grammar) ---- */
-
-static const char *js_ws(const char *p)
-{
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	return p;
-}
-
-static const char *js_value(const char *p, int depth);
-
-static const char *js_string(const char *p)
-{
-	if (*p++ != '"')
-		return NULL;
-	while (*p != '"') {
-		unsigned char c = *p;
-
-		if (!c || c < 0x20)
-			return NULL;
-		if (c == '\\') {
-			p++;
-			if (*p == 'u') {
-				int i;
-
-				for (i = 1; i <= 4; i++)
-					if (!isxdigit((unsigned char)p[i]))
-						return NULL;
-				p += 5;
-				continue;
-			}
-			if (!strchr("\"\\/bfnrt", *p) || !*p)
-				return NULL;
-		}
-		p++;
-	}
-	return p + 1;
-}
-
-static const char *js_number(const char *p)
-{
-	const char *s;
-
-	if (*p == '-')
-		p++;
-	if (*p == '0')
-		p++;
-	else if (*p >= '1' && *p <= '9')
-		while (isdigit((unsigned char)*p))
-			p++;
-	else
-		return NULL;
-	if (*p == '.') {
-		s = ++p;
-		while (isdigit((unsigned char)*p))
-			p++;
-		if (p == s)
-			return NULL;
-	}
-	if (*p == 'e' || *p == 'E') {
-		p++;
-		if (*p == '+' || *p == '-')
-			p++;
-		s = p;
-		while (isdigit((unsigned char)*p))
-			p++;
-		if (p == s)
-			return NULL;
-	}
-	return p;
-}
-
-static const char *js_value(const char *p, int depth)
-{
-	char close;
-
-	if (depth > 64)
-		return NULL;
-	p = js_ws(p);
-	switch (*p) {
-	case '{':
-	case '[':
-		close = *p == '{' ? '}' : ']';
-		p = js_ws(p + 1);
-		if (*p == close)
-			return p + 1;
-		for (;;) {
-			if (close == '}') {
-				p = js_string(js_ws(p));
-				if (!p)
-					return NULL;
-				p = js_ws(p);
-				if (*p++ != ':')
-					return NULL;
-			}
-			p = js_value(p, depth + 1);
-			if (!p)
-				return NULL;
-			p = js_ws(p);
-			if (*p == close)
-				return p + 1;
-			if (*p++ != ',')
-				return NULL;
-		}
-	case '"':
-		return js_string(p);
-	case 't':
-		return strncmp(p, "true", 4) ? NULL : p + 4;
-	case 'f':
-		return strncmp(p, "false", 5) ? NULL : p + 5;
-	case 'n':
-		return strncmp(p, "null", 4) ? NULL : p + 4;
-	default:
-		return js_number(p);
-	}
-}
-
-static int json_valid(const char *s)
-{
-	const char *end = js_value(s, 0);
-
-	return end && !*js_ws(end);
-}
-
-/* brackets balance outside strings and never go negative */
-static int balanced(const char *s)
-{
-	int brace = 0, bracket = 0, in_str = 0;
-
-	for (; *s; s++) {
-		if (in_str) {
-			if (*s == '\\' && s[1])
-				s++;
-			else if (*s == '"')
-				in_str = 0;
-			continue;
-		}
-		switch (*s) {
-		case '"': in_str = 1; break;
-		case '{': brace++; break;
-		case '}': brace--; break;
-		case '[': bracket++; break;
-		case ']': bracket--; break;
-		}
-		if (brace < 0 || bracket < 0)
-			return 0;
-	}
-	return !brace && !bracket && !in_str;
-}
+#include "json_check.h"
 
 static void test_validator_self_check(void **state)
 {
@@ -358,7 +211,7 @@ static int setup(void **state)
 	f->r.stats[ST_HANDLED] = 111;
 	f->r.stats[ST_RB_DROP] = 4;
 	f->r.stats[ST_PENDING_OVERWRITE] = 2;
-	f->r.recursion_misses = 1;
+	f->r.stats[ST_RECURSION_MISS] = 1;
 	*state = f;
 	return 0;
 }
@@ -380,7 +233,7 @@ static void test_report_json(void **state)
 	char *s;
 
 	cap_open(&c);
-	report_json(c.f, &f->r);
+	report_print(c.f, &emit_json, &f->r);
 	s = cap_close(&c);
 	assert_true(balanced(s));
 	if (!json_valid(s))
@@ -422,7 +275,7 @@ static void test_report_json(void **state)
 	f->r.cpu_pairs = 1;
 	f->r.callers = 2;
 	cap_open(&c);
-	report_json(c.f, &f->r);
+	report_print(c.f, &emit_json, &f->r);
 	s = cap_close(&c);
 	assert_true(balanced(s));
 	if (!json_valid(s))
@@ -445,11 +298,10 @@ static void test_report_json_empty(void **state)
 
 	agg_reset(&f->agg);
 	memset(f->r.stats, 0, sizeof(f->r.stats));
-	f->r.recursion_misses = 0;
 	f->r.cpu_pairs = 1;
 	f->r.callers = 10;
 	cap_open(&c);
-	report_json(c.f, &f->r);
+	report_print(c.f, &emit_json, &f->r);
 	s = cap_close(&c);
 	if (!json_valid(s))
 		fail_msg("invalid JSON:\n%s", s);
@@ -468,7 +320,7 @@ static void test_report_text(void **state)
 	__u64 lost;
 
 	cap_open(&c);
-	report_text(c.f, &f->r);
+	report_print(c.f, &emit_text, &f->r);
 	s = cap_close(&c);
 	HAS(s, "--- 2.5 s ---");
 	HAS(s, "IPI call_single, same node: count 100  min 1000ns  avg 1495ns");
@@ -491,7 +343,7 @@ static void test_report_text(void **state)
 	f->r.cpu_pairs = 1;
 	f->r.callers = 5;
 	cap_open(&c);
-	report_text(c.f, &f->r);
+	report_print(c.f, &emit_text, &f->r);
 	s = cap_close(&c);
 	HAS(s, "CPU pairs (count / median)");
 	HAS(s, "100/");
@@ -503,15 +355,149 @@ static void test_report_text(void **state)
 
 	agg_reset(&f->agg);
 	memset(f->r.stats, 0, sizeof(f->r.stats));
-	f->r.recursion_misses = 0;
 	cap_open(&c);
-	report_text(c.f, &f->r);
+	report_print(c.f, &emit_text, &f->r);
 	s = cap_close(&c);
 	HAS(s, "No IPIs paired.");
 	HAS(s, "Lost: 0 ");
 	free(s);
 	assert_int_equal(report_lost_total(&f->r, &lost), 0);
 	assert_int_equal(lost, 0);
+}
+
+/* ---- every counter text prints is in JSON and the metrics too ---- */
+
+#define KEY(e, key, where, doc)	key,
+static const char *const counter_keys[] = { IPT_COUNTERS(KEY) };
+static const char *const loss_keys[] = { IPT_LOSSES(KEY) };
+#undef KEY
+#define NR_KEYS	(ARRAY_SIZE(counter_keys) + ARRAY_SIZE(loss_keys))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+struct kv {
+	char key[64];
+	unsigned long long v;
+};
+
+/* "key=value" words of the line that starts with @head */
+static int text_pairs(const char *s, const char *head, struct kv *out, int max)
+{
+	const char *p = strstr(s, head), *end;
+	int n = 0;
+
+	assert_non_null(p);
+	end = strchr(p, '\n');
+	for (p += strlen(head); p < end && n < max; ) {
+		const char *eq = strchr(p, '=');
+
+		while (*p == ' ' || isdigit((unsigned char)*p))
+			p++;			/* "Lost: 7" total */
+		if (!eq || eq > end)
+			break;
+		assert_true(eq - p < 64);
+		memcpy(out[n].key, p, eq - p);
+		out[n].key[eq - p] = 0;
+		out[n].v = strtoull(eq + 1, (char **)&p, 10);
+		n++;
+	}
+	return n;
+}
+
+/* "key":value members of the JSON object "name":{...} (flat) */
+static int json_pairs(const char *s, const char *name, struct kv *out, int max)
+{
+	char head[80];
+	const char *p, *end;
+	int n = 0;
+
+	snprintf(head, sizeof(head), "\"%s\":{", name);
+	p = strstr(s, head);
+	assert_non_null(p);
+	p += strlen(head);
+	end = strchr(p, '}');
+	while (p < end && n < max) {
+		const char *q = strchr(p + 1, '"');
+
+		assert_true(*p == '"' && q && q - p - 1 < 64 && q[1] == ':');
+		memcpy(out[n].key, p + 1, q - p - 1);
+		out[n].key[q - p - 1] = 0;
+		out[n].v = strtoull(q + 2, (char **)&p, 10);
+		n++;
+		if (*p == ',')
+			p++;
+	}
+	return n;
+}
+
+static unsigned long long find(const struct kv *kv, int n, const char *key)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(kv[i].key, key))
+			return kv[i].v;
+	fail_msg("'%s' missing", key);
+	return 0;
+}
+
+static void test_counters_same_in_text_json_metrics(void **state)
+{
+	struct fix *f = *state;
+	struct kv tc[32], tl[32], jc[32], jl[32];
+	char *text, *json, *om, sample[160];
+	int ntc, ntl, njc, njl, i;
+	struct emitter e;
+	struct cap c;
+
+	for (i = 0; i < ST_ALL; i++)
+		f->r.stats[i] = 1000 + 17 * i;	/* each one different */
+	cap_open(&c);
+	report_print(c.f, &emit_text, &f->r);
+	text = cap_close(&c);
+	cap_open(&c);
+	report_print(c.f, &emit_json, &f->r);
+	json = cap_close(&c);
+	cap_open(&c);
+	assert_int_equal(emit_open(&e, &emit_openmetrics, c.f), 0);
+	emit_doc_begin(&e);
+	scrape_guest(&e, &f->r);
+	emit_doc_end(&e);
+	emit_close(&e);
+	om = cap_close(&c);
+
+	ntc = text_pairs(text, "Counters:", tc, 32);
+	ntl = text_pairs(text, "Lost:", tl, 32);
+	njc = json_pairs(json, "counters", jc, 32);
+	njl = json_pairs(json, "lost", jl, 32);
+	/* the same sets, the whole X-macro lists, nothing else */
+	assert_int_equal(ntc, ARRAY_SIZE(counter_keys));
+	assert_int_equal(njc, ARRAY_SIZE(counter_keys));
+	assert_int_equal(ntl, ARRAY_SIZE(loss_keys));
+	assert_int_equal(njl, ARRAY_SIZE(loss_keys));
+	assert_int_equal(ST_ALL, NR_KEYS);
+	for (i = 0; i < ntc; i++) {
+		assert_int_equal(find(jc, njc, tc[i].key), tc[i].v);
+		snprintf(sample, sizeof(sample),
+			 "ipitrace_events_total{counter=\"%.63s\"} %llu\n",
+			 tc[i].key, tc[i].v);
+		HAS(om, sample);
+	}
+	for (i = 0; i < ntl; i++) {
+		assert_int_equal(find(jl, njl, tl[i].key), tl[i].v);
+		snprintf(sample, sizeof(sample),
+			 "ipitrace_lost_total{reason=\"%.63s\"} %llu\n",
+			 tl[i].key, tl[i].v);
+		HAS(om, sample);
+	}
+	/* values reach the right names: the loader-side slot and an extra */
+	assert_int_equal(find(jl, njl, "recursion_misses"),
+			 f->r.stats[ST_RECURSION_MISS]);
+	assert_int_equal(find(tc, ntc, "sends"), f->r.stats[ST_SENDS]);
+	assert_int_equal(find(tl, ntl, "cpu_out_of_range"),
+			 f->r.stats[ST_CPU_RANGE] + f->agg.out_of_range);
+	free(text);
+	free(json);
+	free(om);
 }
 
 static void test_print_log2_hist(void **state)
@@ -556,6 +542,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_report_json_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_text, setup, teardown),
 		cmocka_unit_test(test_print_log2_hist),
+		cmocka_unit_test_setup_teardown(test_counters_same_in_text_json_metrics,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("output", tests, NULL, NULL);
