@@ -27,7 +27,8 @@ static const struct opt_spec cli_specs[] = {
 	{ "json", 'j', OPT_CUSTOM, .off = F(format), .parse = cli_set_json,
 	  .help = "print JSON instead of text (--format json)" },
 	{ "format", 0, OPT_STRING, "NAME", .off = F(format),
-	  .help = "report format: text (default), json, openmetrics" },
+	  .help = "report format: text (default), json, openmetrics,\n"
+		  "prometheus (the text format 0.0.4)" },
 	{ "list-hooks", 0, OPT_FLAG, .off = F(list_hooks),
 	  .help = "print the hook chosen for each role and exit" },
 	{ "btf", 0, OPT_STRING, "FILE", .off = F(btf),

@@ -13,6 +13,7 @@ static const struct emit_backend *const backends[] = {
 	&emit_text,
 	&emit_json,
 	&emit_openmetrics,
+	&emit_prometheus,
 };
 
 #define NR_BACKENDS	(sizeof(backends) / sizeof(backends[0]))

@@ -150,7 +150,8 @@ struct emitter {
 	enum emit_audience only;
 };
 
-extern const struct emit_backend emit_text, emit_json, emit_openmetrics;
+extern const struct emit_backend emit_text, emit_json, emit_openmetrics,
+	emit_prometheus;
 
 /* NULL when no back end has that name. */
 const struct emit_backend *emit_backend_find(const char *name);

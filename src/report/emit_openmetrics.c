@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* OpenMetrics 1.0 text back end: metric families only (anything outside
- * one is not exposition and is left out); the labels of the objects a
- * sample sits in become its labels; "# EOF" ends the document. */
+/* The exposition formats: OpenMetrics 1.0 and Prometheus' classic text
+ * format 0.0.4, which differ in the header lines and the end. Metric
+ * families only (anything outside one is not exposition and is left out);
+ * the labels of the objects a sample sits in become its labels. */
 #include <string.h>
 #include "emit.h"
 
@@ -13,6 +14,7 @@ struct om {
 	size_t saved[64];		/* .len at each object's start */
 	int nr_saved;
 	const struct emit_frame *family;
+	bool classic;			/* text 0.0.4: no UNIT, no EOF */
 };
 
 /* The same buckets in every scrape (le = 2 ns .. 2^36 ns, then +Inf), as
@@ -35,10 +37,17 @@ static void om_open(struct emitter *e, struct emit_frame *f)
 	struct om *m = om_of(e);
 
 	if (f->kind == EMIT_FAMILY) {
-		fprintf(e->f, "# TYPE %s %s\n", f->metric, type_name(f->type));
-		if (f->unit)
+		/* 0.0.4 names a counter family by its sample, with _total */
+		const char *sfx = m->classic && f->type == EMIT_COUNTER ?
+				  "_total" : "";
+
+		if (m->classic && f->help)
+			fprintf(e->f, "# HELP %s%s %s\n", f->metric, sfx, f->help);
+		fprintf(e->f, "# TYPE %s%s %s\n", f->metric, sfx,
+			type_name(f->type));
+		if (f->unit && !m->classic)
 			fprintf(e->f, "# UNIT %s %s\n", f->metric, f->unit);
-		if (f->help)
+		if (f->help && !m->classic)
 			fprintf(e->f, "# HELP %s %s\n", f->metric, f->help);
 		m->family = f;
 		m->len = 0;
@@ -104,6 +113,19 @@ static bool in_seconds(struct emitter *e)
 	return u && !strcmp(u, "seconds");
 }
 
+/* A bucket's upper bound is the largest whole nanosecond it holds, written
+ * exactly (no float rounding), so a value on the bound is inside it. */
+static void format_le(char *buf, size_t len, uint64_t ns, bool seconds)
+{
+	if (!seconds) {
+		snprintf(buf, len, "le=\"%llu\"", (unsigned long long)ns);
+		return;
+	}
+	snprintf(buf, len, "le=\"%llu.%09llu\"",
+		 (unsigned long long)(ns / 1000000000ULL),
+		 (unsigned long long)(ns % 1000000000ULL));
+}
+
 static void om_hist(struct emitter *e, const struct hist *h)
 {
 	double scale = in_seconds(e) ? 1e-9 : 1;
@@ -114,8 +136,7 @@ static void om_hist(struct emitter *e, const struct hist *h)
 	hist_log2(h, b);
 	for (i = 0; i < OM_BUCKETS; i++) {
 		cum += b[i];
-		snprintf(le, sizeof(le), "le=\"%.9g\"",
-			 (hist_log2_hi(i) + 1) * scale);
+		format_le(le, sizeof(le), hist_log2_hi(i), scale != 1);
 		sample_name(e, "_bucket", le);
 		fprintf(e->f, " %llu\n", (unsigned long long)cum);
 	}
@@ -166,16 +187,31 @@ static void om_value(struct emitter *e, const char *key,
 static void om_doc_begin(struct emitter *e)
 {
 	memset(e->priv, 0, sizeof(struct om));
+	om_of(e)->classic = e->be == &emit_prometheus;
 }
 
 static void om_doc_end(struct emitter *e)
 {
-	fputs("# EOF\n", e->f);
+	if (!om_of(e)->classic)
+		fputs("# EOF\n", e->f);
 }
 
 const struct emit_backend emit_openmetrics = {
 	.name = "openmetrics",
 	.mime = "application/openmetrics-text; version=1.0.0; charset=utf-8",
+	.audience = EMIT_METRICS,
+	.priv_size = sizeof(struct om),
+	.doc_begin = om_doc_begin,
+	.doc_end = om_doc_end,
+	.open = om_open,
+	.close = om_close,
+	.value = om_value,
+};
+
+/* What a scraper gets when it does not ask for OpenMetrics. */
+const struct emit_backend emit_prometheus = {
+	.name = "prometheus",
+	.mime = "text/plain; version=0.0.4; charset=utf-8",
 	.audience = EMIT_METRICS,
 	.priv_size = sizeof(struct om),
 	.doc_begin = om_doc_begin,

@@ -3,17 +3,19 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include "http_server.h"
 #include "metrics.h"
 
 struct metrics_server {
-	int fd;
 	int port;
+	struct http_server http;
 };
 
 static int split_spec(const char *spec, char *host, size_t hlen,
@@ -69,14 +71,48 @@ static int parse_addr(const char *host, const char *port,
 	return -EINVAL;
 }
 
+static bool is_loopback(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in6 *a6 = (const void *)ss;
+	const struct sockaddr_in *a4 = (const void *)ss;
+
+	if (ss->ss_family == AF_INET)
+		return (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr);
+}
+
+static int open_pipe(int fds[2])
+{
+	return pipe2(fds, O_CLOEXEC | O_NONBLOCK) ? -errno : 0;
+}
+
+static int open_listener(struct metrics_server *s, struct sockaddr_storage *ss,
+			 socklen_t sl)
+{
+	int fd, one = 1;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	s->http.listen_fd = fd;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)ss, sl) || listen(fd, 64) ||
+	    getsockname(fd, (struct sockaddr *)ss, &sl))
+		return -errno;
+	s->port = ntohs(ss->ss_family == AF_INET6 ?
+			((struct sockaddr_in6 *)ss)->sin6_port :
+			((struct sockaddr_in *)ss)->sin_port);
+	return 0;
+}
+
 struct metrics_server *metrics_listen(const char *spec, FILE *err)
 {
-	struct metrics_server *s = NULL;
+	struct metrics_server *s;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	const char *port;
 	char host[128];
-	int one = 1;
+	int ret;
 
 	if (split_spec(spec, host, sizeof(host), &port) ||
 	    parse_addr(host, port, &ss, &sl)) {
@@ -85,64 +121,59 @@ struct metrics_server *metrics_listen(const char *spec, FILE *err)
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
-	if (!s)
-		goto fail;
-	s->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s->fd < 0)
-		goto fail;
-	setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(s->fd, (struct sockaddr *)&ss, sl) || listen(s->fd, 16) ||
-	    getsockname(s->fd, (struct sockaddr *)&ss, &sl))
-		goto fail;
-	s->port = ntohs(ss.ss_family == AF_INET6 ?
-			((struct sockaddr_in6 *)&ss)->sin6_port :
-			((struct sockaddr_in *)&ss)->sin_port);
+	if (!s) {
+		fprintf(err, "ipitrace: out of memory\n");
+		return NULL;
+	}
+	s->http.listen_fd = s->http.want_fd[0] = s->http.want_fd[1] =
+		s->http.wake_fd[0] = s->http.wake_fd[1] = -1;
+	pthread_mutex_init(&s->http.snap.lock, NULL);
+	s->http.snap.mime[SNAP_OPENMETRICS] = emit_openmetrics.mime;
+	s->http.snap.mime[SNAP_PROMETHEUS] = emit_prometheus.mime;
+	ret = open_listener(s, &ss, sl);
+	if (!ret)
+		ret = open_pipe(s->http.want_fd);
+	if (!ret)
+		ret = open_pipe(s->http.wake_fd);
+	if (ret) {
+		fprintf(err, "ipitrace: cannot listen on '%s': %s\n", spec,
+			strerror(-ret));
+		metrics_close(s);
+		return NULL;
+	}
+	if (!is_loopback(&ss))
+		fprintf(err, "ipitrace: warning: /metrics on '%s' is reachable from other hosts, without authentication\n",
+			spec);
 	return s;
-fail:
-	fprintf(err, "ipitrace: cannot listen on '%s': %s\n", spec, strerror(errno));
-	if (s && s->fd > 0)
-		close(s->fd);
-	free(s);
-	return NULL;
+}
+
+static void close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
 }
 
 void metrics_close(struct metrics_server *s)
 {
+	int i;
+
 	if (!s)
 		return;
-	close(s->fd);
+	http_server_stop(&s->http);
+	close_fd(s->http.listen_fd);
+	for (i = 0; i < 2; i++) {
+		close_fd(s->http.want_fd[i]);
+		close_fd(s->http.wake_fd[i]);
+	}
+	for (i = 0; i < SNAP_MAX; i++)
+		free(s->http.snap.body[i]);
+	pthread_mutex_destroy(&s->http.snap.lock);
 	free(s);
 }
 
 int metrics_port(const struct metrics_server *s)
 {
 	return s->port;
-}
-
-static void send_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= n;
-	}
-}
-
-static void respond(int fd, const char *status, const char *type,
-		    const char *body, size_t len)
-{
-	char hdr[256];
-	int n;
-
-	n = snprintf(hdr, sizeof(hdr),
-		     "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-		     status, type, len);
-	send_all(fd, hdr, n);
-	send_all(fd, body, len);
 }
 
 struct scrape_call {
@@ -177,54 +208,55 @@ char *metrics_render(const struct emit_backend *be, metrics_scrape_fn scrape,
 	return body;
 }
 
-/* One request per connection; a slow client gets 100 ms, then is dropped:
- * the trace loop drains the rings between scrapes. */
-static void serve(int fd, metrics_scrape_fn scrape, void *ctx)
+/* Render both formats and hand them to the server thread. */
+static void publish_snapshot(struct metrics_server *s, metrics_scrape_fn scrape,
+			     void *ctx)
 {
-	const struct emit_backend *be = &emit_openmetrics;
-	struct timeval tv = { 0, 100000 };
-	char req[2048], *body;
-	size_t blen, got = 0;
-	ssize_t n;
+	static const struct emit_backend *const be[SNAP_MAX] = {
+		[SNAP_OPENMETRICS] = &emit_openmetrics,
+		[SNAP_PROMETHEUS] = &emit_prometheus,
+	};
+	struct http_snapshot *snap = &s->http.snap;
+	char *body[SNAP_MAX], one = 1;
+	size_t len[SNAP_MAX];
+	int i;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (got < sizeof(req) - 1) {
-		n = recv(fd, req + got, sizeof(req) - 1 - got, 0);
-		if (n <= 0)
-			break;
-		got += n;
-		req[got] = 0;
-		if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
-			break;
+	for (i = 0; i < SNAP_MAX; i++)
+		body[i] = metrics_render(be[i], scrape, ctx, &len[i]);
+	pthread_mutex_lock(&snap->lock);
+	for (i = 0; i < SNAP_MAX; i++) {
+		free(snap->body[i]);
+		snap->body[i] = body[i];
+		snap->len[i] = len[i];
 	}
-	req[got] = 0;
-	if (strncmp(req, "GET /metrics", 12) ||
-	    (req[12] != ' ' && req[12] != '?')) {
-		respond(fd, "404 Not Found", "text/plain", "try /metrics\n", 13);
+	snap->gen++;
+	pthread_mutex_unlock(&snap->lock);
+	if (write(s->http.wake_fd[1], &one, 1) < 0 && errno != EAGAIN)
 		return;
-	}
-	body = metrics_render(be, scrape, ctx, &blen);
-	if (!body) {
-		respond(fd, "500 Internal Server Error", "text/plain", "", 0);
-		return;
-	}
-	respond(fd, "200 OK", be->mime, body, blen);
-	free(body);
 }
 
+/*
+ * The trace loop's side: sleep up to @timeout_ms, and render a snapshot
+ * when the server thread has a client waiting for one. The thread starts
+ * on the first call, after the tracer has dropped its privileges (they are
+ * per thread).
+ */
 void metrics_poll(struct metrics_server *s, int timeout_ms,
 		  metrics_scrape_fn scrape, void *ctx)
 {
-	struct pollfd p = { .fd = s->fd, .events = POLLIN };
-	int fd;
+	struct pollfd p = { .fd = s->http.want_fd[0], .events = POLLIN };
+	bool wanted;
+	char buf[64];
 
+	if (!s->http.running && http_server_start(&s->http))
+		fprintf(stderr, "ipitrace: cannot start the /metrics server thread\n");
 	if (poll(&p, 1, timeout_ms) <= 0)
 		return;
-	/* one scrape per tick: a crowd of clients cannot starve the tracer */
-	fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	serve(fd, scrape, ctx);
-	close(fd);
+	while (read(s->http.want_fd[0], buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&s->http.snap.lock);
+	wanted = s->http.snap.wanted > s->http.snap.gen;
+	pthread_mutex_unlock(&s->http.snap.lock);
+	if (wanted)
+		publish_snapshot(s, scrape, ctx);
 }

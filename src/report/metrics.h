@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* A scrape endpoint: a minimal single-threaded HTTP server polled from the
- * trace loop. It knows nothing of modes: a scrape is whatever the mode's
- * scrape function emits (metric families, see emit.h), rendered by the
- * OpenMetrics back end. */
+/* A scrape endpoint. It knows nothing of modes: a scrape is whatever the
+ * mode's scrape function emits (metric families, see emit.h), rendered in
+ * the OpenMetrics format for scrapers that ask for it (Accept), else in
+ * Prometheus' text format 0.0.4. The HTTP side runs in its own thread
+ * (http_server.c); the trace loop renders only when a client waits. */
 #ifndef __IPT_METRICS_H
 #define __IPT_METRICS_H
 

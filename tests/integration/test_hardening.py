@@ -1,6 +1,7 @@
 """Bad files, lost reports, signals and privileges: each ends in one clear
 line and a non-zero exit (or, for signals, the final report), never a hang,
 a crash or a half-attached tracer."""
+import json
 import os
 import signal
 import subprocess
@@ -136,3 +137,80 @@ def test_hidden_kernel_addresses_are_explained():
             f.write(saved)
     assert r.returncode != 0, r.stdout
     assert "kptr_restrict=1 and no CAP_SYSLOG" in r.stderr, r.stderr
+
+
+def _scrape(port, accept=None, timeout=5):
+    import urllib.request
+    req = urllib.request.Request("http://127.0.0.1:%d/metrics" % port)
+    if accept:
+        req.add_header("Accept", accept)
+    t0 = time.monotonic()
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.headers["Content-Type"], r.read().decode(), \
+            time.monotonic() - t0
+
+
+def test_metrics_clients_cannot_stall_the_tracer():
+    """A client that dribbles one byte every 80 ms, 40 that connect and say
+    nothing, and one that asks and never reads: meanwhile scrapes are
+    answered at once, interval reports keep their cadence and every IPI of
+    the workload is traced (checked against /proc/interrupts)."""
+    import re
+    import socket
+    import threading
+    from ipt import interrupts, ipiload
+    if len(interrupts()["CAL"]) < 2:
+        raise Skip("needs 2 CPUs")
+    clean = NoLeftovers()
+    t = Tracer(["--guest", "-j", "-i", "0.5", "--metrics", "127.0.0.1:0"])
+    t.wait_attached()
+    port = int(re.search(r"port (\d+)", t.banner).group(1))
+    stop = threading.Event()
+
+    def dribble():
+        s = socket.create_connection(("127.0.0.1", port))
+        for ch in b"GET /metrics HTTP/1.1\r\nHost: x\r\n":
+            if stop.wait(0.08):
+                break
+            try:
+                s.send(bytes([ch]))
+            except OSError:
+                break
+        s.close()
+
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+    deaf = socket.socket()
+    deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    deaf.connect(("127.0.0.1", port))
+    deaf.send(b"GET /metrics HTTP/1.1\r\n\r\n" * 50)
+    slow = threading.Thread(target=dribble)
+    slow.start()
+    try:
+        waits = []
+        cal0 = interrupts()["CAL"][1]
+        for _ in range(4):
+            ipiload("--src", "0", "--dst", "1", "--count", "1000")
+            waits.append(_scrape(port)[2])
+        cal1 = interrupts()["CAL"][1]
+        time.sleep(2.5)     # reports go on while the clients hang on
+    finally:
+        stop.set()
+        slow.join()
+        for s in idle + [deaf]:
+            s.close()
+    rc, out, err = t.stop()
+    assert rc == 0, err
+    clean.check()
+    docs = [json.loads(ln) for ln in out.splitlines() if ln.strip()]
+    spans = [d["duration_s"] for d in docs]
+    traced = sum(c["count"] for d in docs for c in d["classes"]
+                 if c["kind"] == "call_single")
+    print("  scrape waits %s s; %d reports, spans %.2f..%.2f s; "
+          "call_single traced %d, CAL delta CPU 1 %d" % (
+              ["%.3f" % w for w in waits], len(docs), min(spans),
+              max(spans), traced, cal1 - cal0))
+    assert max(waits) < 1.0, waits
+    assert len(docs) >= 5, spans
+    assert all(0.4 <= s <= 1.0 for s in spans[:-1]), spans
+    assert traced >= cal1 - cal0, (traced, cal1 - cal0)
+    assert sum(d["lost"]["ringbuf_drops"] for d in docs) == 0

@@ -301,3 +301,44 @@ def test_service_capabilities_suffice():
     assert r.returncode != 0 and "ipitrace:" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and "Segmentation" not in r.stderr
     clean.check()
+
+
+def test_content_negotiation_and_promtool_lint():
+    """OpenMetrics for a scraper that asks for it (Prometheus does: the
+    scrape test above parses it with Prometheus' own OpenMetrics parser),
+    the classic text format otherwise, which `promtool check metrics`
+    lints clean (it reads only that format); every family has HELP and
+    TYPE in both."""
+    _need("promtool")
+    import urllib.request
+    port = _free_port()
+    t = Tracer(["--guest", "--aggregate", "--metrics", "127.0.0.1:%d" % port])
+    bodies = {}
+    try:
+        t.wait_attached()
+        ipiload("--src", "0", "--dst", "1", "--count", "200")
+        for accept, want in (
+                ("application/openmetrics-text; version=1.0.0,text/plain;"
+                 "version=0.0.4;q=0.5", "application/openmetrics-text"),
+                (None, "text/plain; version=0.0.4")):
+            req = urllib.request.Request("http://127.0.0.1:%d/metrics" % port)
+            if accept:
+                req.add_header("Accept", accept)
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert r.headers["Content-Type"].startswith(want), \
+                    r.headers["Content-Type"]
+                bodies[want] = r.read().decode()
+    finally:
+        rc, out, err = t.stop()
+    assert rc == 0, err
+    om, classic = bodies["application/openmetrics-text"], \
+        bodies["text/plain; version=0.0.4"]
+    assert om.endswith("# EOF\n") and "# EOF" not in classic
+    r = subprocess.run(["promtool", "check", "metrics"], input=classic,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and not (r.stdout + r.stderr).strip(), \
+        r.stdout + r.stderr
+    for body in (om, classic):
+        fams = set(re.findall(r"^# TYPE (\S+)", body, re.M))
+        helps = set(re.findall(r"^# HELP (\S+)", body, re.M))
+        assert fams and fams == helps, (fams, helps)

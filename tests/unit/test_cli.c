@@ -199,7 +199,7 @@ static void test_rejects(void **state)
 	REJECT("cannot read BTF file '/nonexistent'", "--guest", "--btf",
 	       "/nonexistent");
 	REJECT("needs --guest", "--host", "--aggregate");
-	REJECT("unknown --format 'xml' (one of: text, json, openmetrics)",
+	REJECT("unknown --format 'xml' (one of: text, json, openmetrics, prometheus)",
 	       "--guest", "--format", "xml");
 	REJECT("needs --guest", "--host", "--metrics", "9464");
 	/* one strict number parser: no blanks, '+' or a sign where none fits */

@@ -391,7 +391,7 @@ static void test_guest_scrape_is_valid(void **state)
 	why = om_validate(s);
 	if (why)
 		fail_msg("%s", why);
-	HAS(s, "ipitrace_ipi_latency_seconds_bucket{kind=\"csd\",numa=\"same\",le=\"4.096e-06\"} 1\n");
+	HAS(s, "ipitrace_ipi_latency_seconds_bucket{kind=\"csd\",numa=\"same\",le=\"0.000004095\"} 1\n");
 	/* a report in OpenMetrics is that scrape, for the report's span */
 	r.duration_s = 1;
 	r.callers = 3;
@@ -546,7 +546,7 @@ static void test_backend_table(void **state)
 	assert_ptr_equal(emit_backend_find("openmetrics"), &emit_openmetrics);
 	assert_null(emit_backend_find("xml"));
 	assert_null(emit_backend_find(NULL));
-	assert_string_equal(emit_backend_names(), "text, json, openmetrics");
+	assert_string_equal(emit_backend_names(), "text, json, openmetrics, prometheus");
 }
 
 int main(void)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "http_server.h"
 #include "metrics.h"
 #include "output.h"
 #include "topology.h"
@@ -59,10 +60,12 @@ static void test_exposition(void **state)
 
 	assert_non_null(strstr(text, "# TYPE ipitrace_ipi_latency_seconds histogram\n"));
 	assert_non_null(strstr(text, "# UNIT ipitrace_ipi_latency_seconds seconds\n"));
-	assert_int_equal(sample(text, "ipitrace_ipi_latency_seconds_bucket{kind=\"call_single\",numa=\"cross\",le=\"4.096e-06\"}"), 10);
-	assert_int_equal(sample(text, "ipitrace_ipi_latency_seconds_bucket{kind=\"call_single\",numa=\"cross\",le=\"6.5536e-05\"}"), 10);
-	assert_int_equal(sample(text, "ipitrace_ipi_latency_seconds_bucket{kind=\"call_single\",numa=\"cross\",le=\"0.000131072\"}"), 11);
+	assert_int_equal(sample(text, "ipitrace_ipi_latency_seconds_bucket{kind=\"call_single\",numa=\"cross\",le=\"0.000004095\"}"), 10);
+	assert_int_equal(sample(text, "ipitrace_ipi_latency_seconds_bucket{kind=\"call_single\",numa=\"cross\",le=\"0.000065535\"}"), 10);
+	assert_int_equal(sample(text, "ipitrace_ipi_latency_seconds_bucket{kind=\"call_single\",numa=\"cross\",le=\"0.000131071\"}"), 11);
 	assert_int_equal(sample(text, "ipitrace_ipi_latency_seconds_bucket{kind=\"call_single\",numa=\"cross\",le=\"+Inf\"}"), 11);
+	/* a bound is the bucket's largest value: 4095 ns is inside "4095" */
+	assert_int_equal(sample(text, "ipitrace_ipi_latency_seconds_bucket{kind=\"call_single\",numa=\"cross\",le=\"0.000002047\"}"), 0);
 	assert_int_equal(sample(text, "ipitrace_ipi_latency_seconds_count{kind=\"call_single\",numa=\"cross\"}"), 11);
 	assert_non_null(strstr(text, "ipitrace_ipi_latency_seconds_sum{kind=\"call_single\",numa=\"cross\"} 0.000130000\n"));
 	assert_null(strstr(text, "numa=\"same\""));	/* empty classes are left out */
@@ -90,11 +93,46 @@ static void test_listen_errors(void **state)
 	fclose(devnull);
 }
 
+/* Methods, paths and Accept headers as scrapers and strangers send them. */
+static void test_parse_request(void **state)
+{
+	bool head;
+	int fmt;
+
+	assert_int_equal(http_parse_request("GET /metrics HTTP/1.1\r\nHost: a\r\n"
+		"Accept: application/openmetrics-text;version=1.0.0,text/plain;q=0.5\r\n\r\n",
+		&fmt, &head), 0);
+	assert_int_equal(fmt, SNAP_OPENMETRICS);
+	assert_false(head);
+	assert_int_equal(http_parse_request("HEAD /metrics?x=1 HTTP/1.0\r\n\r\n",
+					    &fmt, &head), 0);
+	assert_int_equal(fmt, SNAP_PROMETHEUS);
+	assert_true(head);
+	/* the header name is case-insensitive; another header's value does
+	 * not count */
+	assert_int_equal(http_parse_request("GET /metrics HTTP/1.1\r\n"
+		"ACCEPT: application/openmetrics-text\r\n\r\n", &fmt, &head), 0);
+	assert_int_equal(fmt, SNAP_OPENMETRICS);
+	assert_int_equal(http_parse_request("GET /metrics HTTP/1.1\r\n"
+		"X-Note: application/openmetrics-text\r\nAccept: */*\r\n\r\n",
+		&fmt, &head), 0);
+	assert_int_equal(fmt, SNAP_PROMETHEUS);
+	assert_int_equal(http_parse_request("POST /metrics HTTP/1.1\r\n\r\n",
+					    &fmt, &head), 405);
+	assert_int_equal(http_parse_request("GET /metricsx HTTP/1.1\r\n\r\n",
+					    &fmt, &head), 404);
+	assert_int_equal(http_parse_request("GET / HTTP/1.1\r\n\r\n", &fmt,
+					    &head), 404);
+	assert_int_equal(http_parse_request("garbage\r\n\r\n", &fmt, &head),
+			 400);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exposition),
 		cmocka_unit_test(test_listen_errors),
+		cmocka_unit_test(test_parse_request),
 	};
 
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
