@@ -196,27 +196,14 @@ static void om_doc_end(struct emitter *e)
 		fputs("# EOF\n", e->f);
 }
 
-const struct emit_backend emit_openmetrics = {
-	.name = "openmetrics",
-	.mime = "application/openmetrics-text; version=1.0.0; charset=utf-8",
-	.audience = EMIT_METRICS,
-	.priv_size = sizeof(struct om),
-	.doc_begin = om_doc_begin,
-	.doc_end = om_doc_end,
-	.open = om_open,
-	.close = om_close,
-	.value = om_value,
-};
+#define EXPOSITION(n, type)				\
+	{ .name = n, .mime = type, .audience = EMIT_METRICS,	\
+	  .priv_size = sizeof(struct om), .doc_begin = om_doc_begin, \
+	  .doc_end = om_doc_end, .open = om_open, .close = om_close, \
+	  .value = om_value }
 
+const struct emit_backend emit_openmetrics = EXPOSITION("openmetrics",
+	"application/openmetrics-text; version=1.0.0; charset=utf-8");
 /* What a scraper gets when it does not ask for OpenMetrics. */
-const struct emit_backend emit_prometheus = {
-	.name = "prometheus",
-	.mime = "text/plain; version=0.0.4; charset=utf-8",
-	.audience = EMIT_METRICS,
-	.priv_size = sizeof(struct om),
-	.doc_begin = om_doc_begin,
-	.doc_end = om_doc_end,
-	.open = om_open,
-	.close = om_close,
-	.value = om_value,
-};
+const struct emit_backend emit_prometheus = EXPOSITION("prometheus",
+	"text/plain; version=0.0.4; charset=utf-8");

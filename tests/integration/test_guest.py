@@ -180,14 +180,16 @@ def test_list_hooks_matches_tracefs():
         assert rows["csd_queue"] == "raw_tp:csd/csd_queue_cpu"
 
 
-def test_sigterm_prints_final_report_and_detaches():
-    clean = NoLeftovers()
-    t = Tracer(["--guest"])
-    t.wait_attached()
-    rc, out, err = t.stop(signal.SIGTERM)
-    assert rc == 0, err
-    assert "Lost:" in out and "Counters:" in out, out
-    clean.check()
+def test_stop_signals_print_final_report_and_detach():
+    """SIGINT, SIGTERM and SIGHUP (a closed terminal) alike."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        clean = NoLeftovers()
+        t = Tracer(["--guest"])
+        t.wait_attached()
+        rc, out, err = t.stop(sig)
+        assert rc == 0, (sig, err)
+        assert "Lost:" in out and "Counters:" in out, (sig, out)
+        clean.check()
 
 
 def test_interval_reports():
