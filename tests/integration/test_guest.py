@@ -201,10 +201,14 @@ def test_interval_reports():
         assert 0.25 < d["duration_s"] < 1.0, d["duration_s"]
 
 
+OPENMETRICS = "application/openmetrics-text; version=1.0.0"
+
+
 def scrape(port):
     import urllib.request
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
-                                timeout=10) as r:
+    req = urllib.request.Request("http://127.0.0.1:%d/metrics" % port,
+                                 headers={"Accept": OPENMETRICS})
+    with urllib.request.urlopen(req, timeout=10) as r:
         ctype = r.headers["Content-Type"]
         body = r.read().decode()
     assert ctype.startswith("application/openmetrics-text"), ctype
