@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests for the host-side stage state machine (src/kick.c) and its
- * report (src/host_report.c) on recorded event sequences.
+ * Unit tests for the host model (src/host: stages, halts, exits, the
+ * registry) and its report (src/report/host_report.c) on recorded event
+ * sequences.
  *
  * VM A is pid 100 with vCPU n on thread 101 + n, VM B pid 200 with vCPU n
  * on thread 201 + n; a vCPU thread's home CPU is its vCPU id.
@@ -67,16 +68,14 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void feed(struct fix *f, int type, __u64 ts, __u32 tid, __u32 cpu,
-		 __u32 arg_tid, __u32 a0, __u32 a1, __u64 v0, __u64 v1)
+static struct host_event ev(int type, __u64 ts, __u32 tid, __u32 cpu)
 {
 	struct host_event e = {
-		.ts = ts, .v0 = v0, .v1 = v1, .tid = tid, .pid = tid / 100 * 100,
-		.cpu = cpu, .arg_tid = arg_tid, .a0 = a0, .a1 = a1,
+		.ts = ts, .tid = tid, .pid = tid / 100 * 100, .cpu = cpu,
 		.type = (__u16)type,
 	};
 
-	kick_event(f->k, &e);
+	return e;
 }
 
 static __u32 home(__u32 tid)
@@ -84,51 +83,133 @@ static __u32 home(__u32 tid)
 	return tid % 100 - 1;
 }
 
+/* kvm_apic_ipi from thread @s with this ICR */
+static void ipi_icr(struct fix *f, __u64 ts, __u32 s, __u32 icr, __u32 dest)
+{
+	struct host_event e = ev(HE_APIC_IPI, ts, s, home(s));
+
+	e.u.apic_ipi.icr_low = icr;
+	e.u.apic_ipi.dest_id = dest;
+	kick_event(f->k, &e);
+}
+
 /* kvm_apic_ipi: fixed, physical, no shorthand */
 static void ipi(struct fix *f, __u64 ts, __u32 s, int dest)
 {
-	feed(f, HE_APIC_IPI, ts, s, home(s), 0, VEC, dest, 0, 0);
-}
-
-static void ipi_icr(struct fix *f, __u64 ts, __u32 s, __u32 icr, __u32 dest)
-{
-	feed(f, HE_APIC_IPI, ts, s, home(s), 0, icr, dest, 0, 0);
+	ipi_icr(f, ts, s, VEC, dest);
 }
 
 static void accept(struct fix *f, __u64 ts, __u32 s, int apicid)
 {
-	feed(f, HE_ACCEPT_IRQ, ts, s, home(s), 0, apicid, VEC, 0, 0);
+	struct host_event e = ev(HE_ACCEPT_IRQ, ts, s, home(s));
+
+	e.u.accept.apicid = apicid;
+	e.u.accept.vec = VEC;
+	kick_event(f->k, &e);
+}
+
+static void sched_ev(struct fix *f, int type, __u64 ts, __u32 cur,
+		     __u32 cpu, __u32 t, __u32 aux)
+{
+	struct host_event e = ev(type, ts, cur, cpu);
+
+	e.u.sched.tid = t;
+	e.u.sched.aux = aux;
+	kick_event(f->k, &e);
 }
 
 static void waking(struct fix *f, __u64 ts, __u32 s, __u32 t)
 {
-	feed(f, HE_WAKING, ts, s, home(s), t, home(t), 0, 0, 0);
+	sched_ev(f, HE_WAKING, ts, s, home(s), t, home(t));
 }
 
 static void wakeup(struct fix *f, __u64 ts, __u32 s, __u32 t)
 {
-	feed(f, HE_WAKEUP, ts, s, home(s), t, home(t), 0, 0, 0);
+	sched_ev(f, HE_WAKEUP, ts, s, home(s), t, home(t));
 }
 
 static void switch_in(struct fix *f, __u64 ts, __u32 t)
 {
-	feed(f, HE_SWITCH_IN, ts, 0, home(t), t, 0, 0, 0, 0);
+	sched_ev(f, HE_SWITCH_IN, ts, 0, home(t), t, 0);
+}
+
+static void switch_out(struct fix *f, __u64 ts, __u32 t, __u32 state)
+{
+	sched_ev(f, HE_SWITCH_OUT, ts, t, home(t), t, state);
+}
+
+/* kvm_vcpu_kick of @vcpu from thread @s */
+static void kick(struct fix *f, __u64 ts, __u32 s, int vcpu)
+{
+	struct host_event e = ev(HE_KICK, ts, s, home(s));
+
+	e.u.vcpu.vcpu_id = vcpu;
+	kick_event(f->k, &e);
+}
+
+/* ipi_send_cpu from thread @s to host CPU @cpu */
+static void ipi_send(struct fix *f, __u64 ts, __u32 s, __u32 cpu)
+{
+	struct host_event e = ev(HE_IPI_KICK, ts, s, home(s));
+
+	e.u.ipi.cpu = cpu;
+	kick_event(f->k, &e);
 }
 
 static void halt_end(struct fix *f, __u64 ts, __u32 t, __u64 ns, int waited,
 		     int valid)
 {
-	feed(f, HE_HALT_END, ts, t, home(t), 0, waited, valid, ns, 0);
+	struct host_event e = ev(HE_HALT_END, ts, t, home(t));
+
+	e.u.halt.ns = ns;
+	e.u.halt.waited = waited;
+	e.u.halt.valid = valid;
+	kick_event(f->k, &e);
+}
+
+static void halt_poll(struct fix *f, __u64 ts, __u32 t, int grow,
+		      __u32 new_ns, __u32 old_ns)
+{
+	struct host_event e = ev(HE_HALT_POLL, ts, t, home(t));
+
+	e.u.poll.vcpu_id = home(t);
+	e.u.poll.grow = grow;
+	e.u.poll.new_ns = new_ns;
+	e.u.poll.old_ns = old_ns;
+	kick_event(f->k, &e);
 }
 
 static void vm_entry(struct fix *f, __u64 ts, __u32 t)
 {
-	feed(f, HE_VM_ENTRY, ts, t, home(t), 0, home(t), 0, 0, 0);
+	struct host_event e = ev(HE_VM_ENTRY, ts, t, home(t));
+
+	e.u.vcpu.vcpu_id = home(t);
+	kick_event(f->k, &e);
+}
+
+static void vm_exit_isa(struct fix *f, __u64 ts, __u32 t, __u32 isa,
+			__u32 reason)
+{
+	struct host_event e = ev(HE_VM_EXIT, ts, t, home(t));
+
+	e.u.exit.vcpu_id = home(t);
+	e.u.exit.isa = isa;
+	e.u.exit.reason = reason;
+	kick_event(f->k, &e);
 }
 
 static void vm_exit(struct fix *f, __u64 ts, __u32 t, __u32 reason)
 {
-	feed(f, HE_VM_EXIT, ts, t, home(t), 0, home(t), 1, reason, 0);
+	vm_exit_isa(f, ts, t, 1, reason);
+}
+
+static void msr(struct fix *f, __u64 ts, __u32 t, __u32 ecx)
+{
+	struct host_event e = ev(HE_MSR, ts, t, home(t));
+
+	e.u.msr.write = 1;
+	e.u.msr.ecx = ecx;
+	kick_event(f->k, &e);
 }
 
 /* IPI from vCPU0 to vCPU1 of VM A, blocked target */
@@ -199,7 +280,7 @@ static void test_running_timeout(void **state)
 	switch_in(f, 500, 102);			/* 102 last ran on CPU 1 */
 	ipi(f, 1000, 101, 1);
 	accept(f, 1100, 101, 1);
-	feed(f, HE_KICK, 1200, 101, 0, 0, 1, 0, 0, 0);
+	kick(f, 1200, 101, 1);
 	kick_flush(f->k, 1000 + 5 * MS);
 	assert_int_equal(f->n, 0);
 	kick_flush(f->k, 1000 + KICK_DEFAULT_TIMEOUT_NS);
@@ -292,7 +373,7 @@ static void test_kick_no_halt(void **state)
 	vm_entry(f, 500, 102);			/* entries observable; 102 on CPU 1 */
 	ipi(f, 1000, 101, 1);
 	accept(f, 1100, 101, 1);
-	feed(f, HE_IPI_KICK, 1200, 101, 0, 0, 1, 0, 0, 0);
+	ipi_send(f, 1200, 101, 1);
 	assert_int_equal(f->n, 0);
 	vm_entry(f, 1800, 102);
 	assert_int_equal(f->n, 1);
@@ -329,7 +410,7 @@ static void test_other_vm(void **state)
 	ipi(f, 1001, 201, 1);
 	accept(f, 1100, 201, 1);
 	accept(f, 1101, 101, 1);
-	feed(f, HE_KICK, 1150, 201, 0, 0, 1, 0, 0, 0);	/* VM B's kick */
+	kick(f, 1150, 201, 1);		/* VM B's kick */
 	waking(f, 1200, 201, 202);
 	waking(f, 1201, 101, 102);
 	halt_end(f, 1300, 202, 1000, 1, 1);
@@ -426,8 +507,8 @@ static void test_halt_accounting(void **state)
 	halt_end(f, 2000, 102, 50000, 1, 1);	/* blocked */
 	halt_end(f, 3000, 102, 500, 0, 0);	/* invalid wakeup, polling */
 	halt_end(f, 4000, 999, 700, 1, 1);	/* unknown thread */
-	feed(f, HE_HALT_POLL, 5000, 102, 1, 0, 1, 1, 20000, 10000);
-	feed(f, HE_HALT_POLL, 6000, 102, 1, 0, 1, 0, 10000, 20000);
+	halt_poll(f, 5000, 102, 1, 20000, 10000);
+	halt_poll(f, 6000, 102, 0, 10000, 20000);
 	assert_int_equal(f->n, 0);
 	assert_int_equal(h->halts, 4);
 	assert_int_equal(h->polled, 1);
@@ -470,7 +551,7 @@ static void test_halt_poll_wait_split(void **state)
 	const struct kick_halt *h = kick_halt_total(f->k);
 
 	/* halt from 100000 to 200000: polls 30000, then sleeps */
-	feed(f, HE_SWITCH_OUT, 130000, 102, 1, 102, 1, 0, 0, 0);
+	switch_out(f, 130000, 102, 1);
 	halt_end(f, 200000, 102, 100000, 1, 1);
 	assert_int_equal(h->blocked, 1);
 	assert_int_equal(h->blocked_split, 1);
