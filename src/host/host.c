@@ -277,6 +277,8 @@ static int setup(struct host *h)
 		return -1;
 	h->kick = kick_new(on_result, h);
 	stage_hooks(h, hooked);
+	if (h->kick)
+		kick_set_hooked(h->kick, hooked);
 	for (i = 0; i < HR_MAX; i++) {
 		descs[i].role = h->roles[i].name;
 		descs[i].desc = hook_desc(&h->roles[i], bufs[i], sizeof(bufs[i]));

@@ -155,6 +155,10 @@ void kick_event(struct kick *k, const struct host_event *e);
 /* Events of hooks that run in the vCPU thread itself (so e->tid is one and
  * e->pid its VM), unlike an interrupt accepted from a timer, say. */
 bool kick_in_vcpu_thread(const struct host_event *e);
+/* Which stages have a hook attached (a stage that needs another one, the
+ * kick after the accept, needs it only when it is hooked); until set, a
+ * stage counts as hooked once its events are seen. */
+void kick_set_hooked(struct kick *k, const bool hooked[KS_MAX]);
 /* The stage events of @type feed, -1 none. */
 int kick_event_stage(int type);
 /* Call @cb for every halt end that passes the filters. */

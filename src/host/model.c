@@ -118,6 +118,12 @@ void kick_set_timeout(struct kick *k, __u64 ns)
 	k->timeout = ns;
 }
 
+void kick_set_hooked(struct kick *k, const bool hooked[KS_MAX])
+{
+	memcpy(k->hooked, hooked, sizeof(k->hooked));
+	k->hooked_known = true;
+}
+
 void kick_set_filter(struct kick *k, __u32 pid, int vcpu)
 {
 	k->f_pid = pid;

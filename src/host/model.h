@@ -95,6 +95,8 @@ struct kick {
 	struct hist halt_hist;
 	struct kick_stats st;
 	bool entries_seen;
+	bool hooked_known;
+	bool hooked[KS_MAX];
 	__u64 next_id;
 };
 

@@ -11,7 +11,8 @@
  *
  * A stage is recorded only when no later stage (in path order) has been,
  * never earlier than the last recorded one, and only after the stage it
- * needs (the kick after the accept): a lost event leaves a hole and the
+ * needs (the kick after the accept, when accepts are hooked): a lost
+ * event leaves a hole and the
  * next stage is measured from the previous observed one; an event refused
  * for its order is counted, by stage.
  */
@@ -66,6 +67,11 @@ const char *kick_stage_name(int stage)
 	return r >= 0 ? path[r].name : "?";
 }
 
+static bool hooked(const struct kick *k, int s)
+{
+	return k->hooked_known ? k->hooked[s] : kick_stage_events(k, s) > 0;
+}
+
 static void refuse(struct kick *k, int s)
 {
 	k->st.out_of_order++;
@@ -91,8 +97,7 @@ static bool stage_set(struct kick *k, struct kpend *p, int s, __u64 ts)
 		}
 		last = t;
 	}
-	if (ts < last || (after >= 0 && !p->t[after] &&
-			  kick_stage_events(k, after))) {
+	if (ts < last || (after >= 0 && !p->t[after] && hooked(k, after))) {
 		refuse(k, s);
 		return false;
 	}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "host_exits.h"
+#include "host_halts.h"
 #include "host_report.h"
 #include "json.h"
 #include "output.h"
@@ -82,83 +83,6 @@ static __u64 counter_value(const struct host_report *r, const struct counter *c)
 	if (c->bpf >= 0)
 		return r->lost[c->bpf];
 	return *(const __u64 *)((const char *)ks + c->ks_off);
-}
-
-struct host_agg *host_agg_new(const struct topology *topo)
-{
-	struct host_agg *a = calloc(1, sizeof(*a));
-
-	if (a)
-		a->topo = topo;
-	return a;
-}
-
-void host_agg_free(struct host_agg *a)
-{
-	free(a);
-}
-
-void host_agg_reset(struct host_agg *a)
-{
-	const struct topology *topo = a->topo;
-
-	memset(a, 0, sizeof(*a));
-	a->topo = topo;
-}
-
-_Static_assert((int)TOPO_SAME == (int)HN_SAME && (int)TOPO_CROSS == (int)HN_CROSS &&
-	       (int)TOPO_UNKNOWN == (int)HN_UNKNOWN, "NUMA classes must match");
-
-int host_numa_class(const struct topology *topo, int a, int b)
-{
-	return topology_class(topo, a, b);
-}
-
-static void agg_sample(struct host_agg *a, int state, int stage, __u64 v,
-		       bool delta)
-{
-	a->seen[TS_MAX][stage]++;
-	if (delta)
-		hist_add(&a->st[TS_MAX][stage], v);
-	if (state < 0 || state >= TS_MAX)
-		return;
-	a->seen[state][stage]++;
-	if (delta)
-		hist_add(&a->st[state][stage], v);
-}
-
-void host_agg_add(struct host_agg *a, const struct kick_result *r)
-{
-	__u64 icr = r->t[KS_ICR], last = icr;
-	bool any = false;
-	int i, s, n;
-
-	if (!icr)
-		return;
-	a->results++;
-	if (r->ipi_first)
-		a->ipis++;
-	agg_sample(a, r->state, KS_ICR, icr - r->exit_ts,
-		   r->exit_ts && r->exit_ts <= icr);
-	for (i = 1; i < KS_MAX; i++) {
-		s = kick_stage_at(i);
-		if (!r->t[s] || r->t[s] < last)
-			continue;
-		agg_sample(a, r->state, s, r->t[s] - last, true);
-		last = r->t[s];
-		any = true;
-	}
-	if (!any)
-		return;
-	agg_sample(a, r->state, KS_TOTAL, last - icr, true);
-	n = host_numa_class(a->topo, r->src_cpu, r->dst_cpu);
-	a->numa_count[n]++;
-	hist_add(&a->numa_total[n], last - icr);
-}
-
-void host_agg_cb(const struct kick_result *r, void *ctx)
-{
-	host_agg_add(ctx, r);
 }
 
 /* --- stage rows: shared by text and JSON --- */
@@ -278,66 +202,6 @@ static void text_kick(FILE *f, const struct host_report *r)
 	}
 }
 
-static void text_per_vcpu(FILE *f, const struct host_report *r)
-{
-	const struct kick *k = r->kick;
-	char b1[32];
-	size_t i;
-
-	fprintf(f, "\n%8s %5s %8s %8s %8s %8s %8s %6s %6s %10s\n", "PID",
-		"VCPU", "TID", "HALTS", "POLLED", "BLOCKED", "INVALID", "GROW",
-		"SHRINK", "POLL_WIN");
-	for (i = 0; i < kick_nr_vcpus(k); i++) {
-		const struct kick_vcpu_info *v = kick_vcpu_at(k, i);
-		const struct kick_halt *h = &v->halt;
-
-		if (!v->known || !kick_filter_match(k, v->pid, v->vcpu))
-			continue;
-		fprintf(f, "%8u %5d %8u %8llu %8llu %8llu %8llu %6llu %6llu %10s\n",
-			v->pid, v->vcpu, v->tid, (unsigned long long)h->halts,
-			(unsigned long long)h->polled,
-			(unsigned long long)h->blocked,
-			(unsigned long long)h->invalid,
-			(unsigned long long)h->grow,
-			(unsigned long long)h->shrink,
-			fmt_ns(h->poll_window_ns, b1, sizeof(b1)));
-	}
-}
-
-static void text_halt(FILE *f, const struct host_report *r)
-{
-	const struct kick_halt *h = kick_halt_total(r->kick);
-	const struct hist *hh = kick_halt_hist(r->kick);
-	char b1[32], b2[32];
-
-	fprintf(f, "\nHalts: %llu  polled %llu  blocked %llu  invalid %llu\n",
-		(unsigned long long)h->halts, (unsigned long long)h->polled,
-		(unsigned long long)h->blocked, (unsigned long long)h->invalid);
-	if (!h->halts) {
-		if (!kick_stage_events(r->kick, KS_HALT_END))
-			fprintf(f, "  halt ends: %s\n",
-				why_not(r->hooked[KS_HALT_END] ?
-					ROW_NEVER_FIRED : ROW_NO_HOOK));
-		return;
-	}
-	fprintf(f, "  time polling %s, waiting %s (%llu of %llu blocked halts "
-		"split at the switch-out to sleep; the rest count as waiting)\n",
-		fmt_ns(h->poll_ns, b1, sizeof(b1)),
-		fmt_ns(h->wait_ns, b2, sizeof(b2)),
-		(unsigned long long)h->blocked_split,
-		(unsigned long long)h->blocked);
-	fprintf(f, "  halt-poll window: grow %llu  shrink %llu\n",
-		(unsigned long long)h->grow, (unsigned long long)h->shrink);
-	fprintf(f, "  halt time: mean %s  p50 %s",
-		fmt_ns(hist_mean(hh), b1, sizeof(b1)),
-		fmt_ns(hist_percentile(hh, 50), b2, sizeof(b2)));
-	fprintf(f, "  p99 %s\n", fmt_ns(hist_percentile(hh, 99), b1, sizeof(b1)));
-	if (!r->halt_detail)
-		return;
-	print_log2_hist(f, hh, "nsecs");
-	text_per_vcpu(f, r);
-}
-
 /* vCPUs of the VM of vCPU entry @i when @i is the VM's first known entry
  * (passing the pid filter), else 0 */
 static int vm_vcpus(const struct kick *k, size_t i)
@@ -407,7 +271,7 @@ static void host_text(FILE *f, const struct host_report *r)
 	text_vms(f, r->kick);
 	fputc('\n', f);
 	text_kick(f, r);
-	text_halt(f, r);
+	host_halts_text(f, r->kick, r->halt_detail, r->hooked[KS_HALT_END]);
 	host_exits_text(f, r->kick, r->halt_detail || r->exit_detail,
 			r->exit_hooked);
 	text_counters(f, r);
@@ -496,51 +360,6 @@ static void json_vms(struct jw *w, const struct kick *k)
 	jw_arr_end(w);
 }
 
-static void json_per_vcpu(struct jw *w, const struct kick *k)
-{
-	size_t i;
-
-	jw_arr(w, "per_vcpu");
-	for (i = 0; i < kick_nr_vcpus(k); i++) {
-		const struct kick_vcpu_info *v = kick_vcpu_at(k, i);
-
-		if (!v->known || !kick_filter_match(k, v->pid, v->vcpu))
-			continue;
-		jw_obj(w, NULL);
-		jw_u64(w, "pid", v->pid);
-		jw_i64(w, "vcpu", v->vcpu);
-		jw_u64(w, "halts", v->halt.halts);
-		jw_u64(w, "polled", v->halt.polled);
-		jw_u64(w, "blocked", v->halt.blocked);
-		jw_u64(w, "grow", v->halt.grow);
-		jw_u64(w, "shrink", v->halt.shrink);
-		jw_u64(w, "poll_window_ns", v->halt.poll_window_ns);
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
-}
-
-static void json_halt(struct jw *w, const struct kick *k)
-{
-	const struct kick_halt *h = kick_halt_total(k);
-	const struct hist *hh = kick_halt_hist(k);
-
-	jw_obj(w, "halt");
-	jw_u64(w, "halts", h->halts);
-	jw_u64(w, "polled", h->polled);
-	jw_u64(w, "blocked", h->blocked);
-	jw_u64(w, "invalid", h->invalid);
-	jw_u64(w, "poll_ns", h->poll_ns);
-	jw_u64(w, "wait_ns", h->wait_ns);
-	jw_u64(w, "blocked_split", h->blocked_split);
-	jw_u64(w, "grow", h->grow);
-	jw_u64(w, "shrink", h->shrink);
-	json_lat(w, "p50_ns", hh->count, hist_percentile(hh, 50));
-	json_lat(w, "p99_ns", hh->count, hist_percentile(hh, 99));
-	json_per_vcpu(w, k);
-	jw_obj_end(w);
-}
-
 /* Raw per-IPI stage timestamps (bpf_ktime_get_ns, CLOCK_MONOTONIC), null
  * for stages not seen, so that a test can hold them against its own clock. */
 static void json_samples(struct jw *w, const struct host_report *r)
@@ -610,7 +429,7 @@ static void host_json(FILE *f, const struct host_report *r)
 	json_stages(&w, r, TS_MAX);
 	json_by_state(&w, r);
 	json_numa(&w, r->agg);
-	json_halt(&w, r->kick);
+	host_halts_json(&w, r->kick);
 	host_exits_json(&w, r->kick);
 	if (r->max_samples)
 		json_samples(&w, r);
