@@ -52,9 +52,9 @@ const struct hook_role host_roles_template[] = {
 	[HR_IPI_KICK] = { .name = "kick_by_ipi",
 		.cands = { HOOK_TP("ipi", "ipi_send_cpu", "ipi_send_cpu") } },
 	[HR_AVIC_INCOMPLETE] = { .name = "avic_incomplete_ipi",
-		.cands = { HOOK_TP("kvm", "kvm_avic_incomplete_ipi", "avic_incomplete") } },
+		.cands = { HOOK_TP3("kvm", "kvm_avic_incomplete_ipi", "kvm_avic_incomplete") } },
 	[HR_AVIC_DOORBELL] = { .name = "avic_doorbell",
-		.cands = { HOOK_TP("kvm", "kvm_avic_doorbell", "avic_doorbell") } },
+		.cands = { HOOK_TP3("kvm", "kvm_avic_doorbell", "kvm_avic_doorbell") } },
 	/* which MSR an MSR exit was for (ICR vs EOI ...) */
 	[HR_MSR] = { .name = "exit_msr",
 		.cands = { HOOK_TP3("kvm", "kvm_msr", "kvm_msr") } },
