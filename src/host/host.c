@@ -282,6 +282,7 @@ static int setup(struct host *h)
 	for (i = 0; i < HR_MAX; i++) {
 		descs[i].role = h->roles[i].name;
 		descs[i].desc = hook_desc(&h->roles[i], bufs[i], sizeof(bufs[i]));
+		descs[i].btf = h->roles[i].btf_obj[0] ? h->roles[i].btf_obj : NULL;
 	}
 	h->rep = host_report_new(&h->topo, hooked, descs, HR_MAX);
 	if (!h->kick || !h->rep) {
