@@ -109,30 +109,19 @@ static __always_inline void ev_submit(struct host_event *e)
 
 /*
  * A KVM event; NULL when filtered out. Only hooks that run in the vCPU
- * thread itself (ICR write, hypercall, halt end, poll window, VM entry and
- * exit) may teach us that the current thread is one: an interrupt accepted
- * from a timer or a kick from a kworker runs in whatever thread was there.
+ * thread itself (HE_IN_VCPU_THREAD) may teach us that the current thread
+ * is one: an interrupt accepted from a timer or a kick from a kworker runs
+ * in whatever thread was there. @vcpu_id: -1 when the event has none.
  */
-static __always_inline struct host_event *kvm_ev_from(int type, __s32 vcpu_id,
-						      bool in_vcpu_thread)
+static __always_inline struct host_event *kvm_ev(int type, __s32 vcpu_id)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
 	if (!pid_ok(id >> 32))
 		return NULL;
-	if (in_vcpu_thread && (__u32)id)
+	if (HE_IN_VCPU_THREAD(type) && (__u32)id)
 		learn_vcpu((__u32)id, id >> 32, vcpu_id);
 	return ev_new(type);
-}
-
-static __always_inline struct host_event *kvm_ev(int type, __s32 vcpu_id)
-{
-	return kvm_ev_from(type, vcpu_id, true);
-}
-
-static __always_inline struct host_event *kvm_ev_any(int type)
-{
-	return kvm_ev_from(type, -1, false);
 }
 
 static __always_inline int on_apic_ipi(__u32 icr_low, __u32 dest_id)
@@ -150,7 +139,7 @@ static __always_inline int on_apic_ipi(__u32 icr_low, __u32 dest_id)
 static __always_inline int on_accept_irq(__u32 apicid, __u16 dm, __u16 tm,
 					 __u8 vec)
 {
-	struct host_event *e = kvm_ev_any(HE_ACCEPT_IRQ);
+	struct host_event *e = kvm_ev(HE_ACCEPT_IRQ, -1);
 
 	if (!e)
 		return 0;
@@ -247,7 +236,7 @@ static __always_inline __s32 vcpu_id_of(struct kvm_vcpu *vcpu)
 static __always_inline int on_kick(struct kvm_vcpu *vcpu)
 {
 	__s32 id = vcpu_id_of(vcpu);
-	struct host_event *e = kvm_ev_any(HE_KICK);
+	struct host_event *e = kvm_ev(HE_KICK, -1);
 
 	if (!e)
 		return 0;
@@ -322,7 +311,7 @@ static __always_inline int on_ipi_send(__u32 cpu)
 
 static __always_inline int on_avic(int type, __u32 vcpu, __u32 icrl, __u32 id)
 {
-	struct host_event *e = kvm_ev_any(type);
+	struct host_event *e = kvm_ev(type, -1);
 
 	if (!e)
 		return 0;
