@@ -72,12 +72,13 @@ $(BUILD)/%.o: src/%.c $(HDRS) $(SKELS) | $(BUILD)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libipitrace.a: $(LIB_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(OUTPUT): $(BUILD)/main.o $(BUILD)/libipitrace.a
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libipitrace.a $(HDRS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libipitrace.a $(HDRS) $(wildcard tests/unit/*.h) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $< $(BUILD)/libipitrace.a $(LDLIBS) -lcmocka -o $@
 
 $(BUILD)/%: tests/workload/%.c $(BUILD)/libipitrace.a $(HDRS) | $(BUILD)

@@ -6,8 +6,17 @@
 #include <unistd.h>
 #include "cli.h"
 #include "files.h"
+#include "hooks.h"
 #include "emit.h"
 #include "opts.h"
+
+static int parse_hook_type(const char *arg, void *field)
+{
+	int t = hook_type_from_name(arg);
+
+	*(int *)field = t;
+	return t ? 0 : -EINVAL;
+}
 
 #define GUEST	(1u << MODE_GUEST)
 #define HOST	(1u << MODE_HOST)
@@ -37,6 +46,10 @@ static const struct opt_spec cli_specs[] = {
 	  .help = "read the NUMA layout under DIR instead of /sys" },
 	{ "numa-map", 0, OPT_STRING, "MAP", .off = F(numa_map),
 	  .help = "explicit CPU->node map, e.g. 0-1:0/2-3:1" },
+	{ "force-hooks", 0, OPT_CUSTOM, "TYPE", .off = F(force_hooks),
+	  .parse = parse_hook_type,
+	  .help = "each role uses its TYPE hook where it has one the\n"
+		  "kernel offers (tp_btf, raw_tp, fentry, kprobe, tracepoint)" },
 	{ "verbose", 'v', OPT_FLAG, .off = F(verbose),
 	  .help = "libbpf messages and hook probing details" },
 	{ "aggregate", 'a', OPT_FLAG, .off = F(aggregate), .modes = GUEST,
@@ -59,7 +72,9 @@ static const struct opt_spec cli_specs[] = {
 	{ "vcpu-kick", 0, OPT_FLAG, .off = F(vcpu_kick), .modes = HOST,
 	  .help = "per-stage breakdown from ICR write to target vCPU running" },
 	{ "halt", 0, OPT_FLAG, .off = F(halt), .modes = HOST,
-	  .help = "halt and halt-polling summary" },
+	  .help = "halt and halt-polling summary (with --exits)" },
+	{ "exits", 0, OPT_FLAG, .off = F(exits), .modes = HOST,
+	  .help = "VM exits per reason and per vCPU, exit-to-entry times" },
 	{ "pid", 'p', OPT_LONG, "PID", .off = F(pid), .min = 1, .max = 1L << 30,
 	  .modes = HOST, .help = "only this VM process" },
 	{ "vcpu", 0, OPT_LONG, "N", .off = F(vcpu), .min = 0, .max = 1 << 20,

@@ -20,11 +20,12 @@ struct links {
 	int n;
 };
 
-/* Probe the running kernel and choose hooks; prints the error unless
- * @quiet. Returns 0 or -ENOENT (a required role has no hook). */
+/* Probe the running kernel and choose hooks, preferring hooks of type
+ * @force (--force-hooks; HOOK_NONE: best first) per role; prints the error
+ * unless @quiet. Returns 0 or -ENOENT (a required role has no hook). */
 struct ksyms;
 int select_kernel_hooks(struct hook_role *roles, int n, const struct ksyms *ks,
-			bool quiet);
+			bool quiet, enum hook_type force);
 void print_hook_table(FILE *f, const struct hook_role *roles, int n);
 void detach_programs(struct links *links);
 /* Sum a per-CPU array of u64 counters into out[0..n). */

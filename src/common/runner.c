@@ -117,7 +117,7 @@ static int setup(const struct mode *m, struct run *r, void *ctx)
 	if (m->prepare && m->prepare(r, ctx))
 		return -1;
 	if (select_kernel_hooks(r->roles, r->nr_roles, r->ksyms,
-				o->list_hooks) && !o->list_hooks)
+				o->list_hooks, o->force_hooks) && !o->list_hooks)
 		return -1;
 	if (o->list_hooks)
 		return 0;

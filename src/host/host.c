@@ -19,16 +19,16 @@
 enum host_role {
 	HR_ICR, HR_ACCEPT, HR_PV_IPI, HR_KICK, HR_WAKING, HR_WAKEUP, HR_SWITCH,
 	HR_HALT_END, HR_VM_ENTRY, HR_VM_EXIT, HR_HALT_POLL, HR_IPI_KICK,
-	HR_AVIC_INCOMPLETE, HR_AVIC_DOORBELL, HR_MAX,
+	HR_AVIC_INCOMPLETE, HR_AVIC_DOORBELL, HR_MSR, HR_MAX,
 };
 
 const struct hook_role host_roles_template[] = {
 	[HR_ICR] = { .name = "icr_write", .required = true,
-		.cands = { HOOK_TP("kvm", "kvm_apic_ipi", "kvm_apic_ipi") } },
+		.cands = { HOOK_TP3("kvm", "kvm_apic_ipi", "kvm_apic_ipi") } },
 	[HR_ACCEPT] = { .name = "accept",
-		.cands = { HOOK_TP("kvm", "kvm_apic_accept_irq", "kvm_accept_irq") } },
+		.cands = { HOOK_TP3("kvm", "kvm_apic_accept_irq", "kvm_accept_irq") } },
 	[HR_PV_IPI] = { .name = "pv_send_ipi",
-		.cands = { HOOK_TP("kvm", "kvm_hypercall", "kvm_hypercall") } },
+		.cands = { HOOK_TP3("kvm", "kvm_hypercall", "kvm_hypercall") } },
 	/* kvm_vcpu_kick became an inline around __kvm_vcpu_kick in 6.x */
 	[HR_KICK] = { .name = "kick", .cands = {
 		{ HOOK_FENTRY, "__kvm_vcpu_kick", "fentry_kick_new" },
@@ -45,20 +45,37 @@ const struct hook_role host_roles_template[] = {
 	 * followed until the timeout and mislabelled */
 	[HR_HALT_END] = { .name = "halt_end", .required = true,
 		.attach_first = true,
-		.cands = { HOOK_TP("kvm", "kvm_vcpu_wakeup", "kvm_vcpu_wakeup") } },
+		.cands = { HOOK_TP3("kvm", "kvm_vcpu_wakeup", "kvm_vcpu_wakeup") } },
 	[HR_VM_ENTRY] = { .name = "vm_entry",
-		.cands = { HOOK_TP("kvm", "kvm_entry", "kvm_entry") } },
+		.cands = { HOOK_TP3("kvm", "kvm_entry", "kvm_entry") } },
 	/* the exit reason is only in the classic tracepoint's fields */
 	[HR_VM_EXIT] = { .name = "vm_exit",
 		.cands = { { HOOK_TRACEPOINT, "kvm/kvm_exit", "tp_kvm_exit" } } },
 	[HR_HALT_POLL] = { .name = "halt_poll_ns",
-		.cands = { HOOK_TP("kvm", "kvm_halt_poll_ns", "kvm_halt_poll") } },
+		.cands = { HOOK_TP3("kvm", "kvm_halt_poll_ns", "kvm_halt_poll") } },
 	[HR_IPI_KICK] = { .name = "kick_by_ipi",
 		.cands = { HOOK_TP("ipi", "ipi_send_cpu", "ipi_send_cpu") } },
 	[HR_AVIC_INCOMPLETE] = { .name = "avic_incomplete_ipi",
-		.cands = { HOOK_TP("kvm", "kvm_avic_incomplete_ipi", "avic_incomplete") } },
+		.cands = { HOOK_TP3("kvm", "kvm_avic_incomplete_ipi", "kvm_avic_incomplete") } },
 	[HR_AVIC_DOORBELL] = { .name = "avic_doorbell",
-		.cands = { HOOK_TP("kvm", "kvm_avic_doorbell", "avic_doorbell") } },
+		.cands = { HOOK_TP3("kvm", "kvm_avic_doorbell", "kvm_avic_doorbell") } },
+	/* which MSR an MSR exit was for (ICR vs EOI ...) */
+	[HR_MSR] = { .name = "exit_msr",
+		.cands = { HOOK_TP3("kvm", "kvm_msr", "kvm_msr") } },
+};
+
+/* The event types each role's programs emit (sched_switch: two). */
+static const int role_events[HR_MAX][2] = {
+	[HR_ICR] = { HE_APIC_IPI },		[HR_ACCEPT] = { HE_ACCEPT_IRQ },
+	[HR_PV_IPI] = { HE_PV_SEND_IPI },	[HR_KICK] = { HE_KICK },
+	[HR_WAKING] = { HE_WAKING },		[HR_WAKEUP] = { HE_WAKEUP },
+	[HR_SWITCH] = { HE_SWITCH_IN, HE_SWITCH_OUT },
+	[HR_HALT_END] = { HE_HALT_END },	[HR_VM_ENTRY] = { HE_VM_ENTRY },
+	[HR_VM_EXIT] = { HE_VM_EXIT },		[HR_HALT_POLL] = { HE_HALT_POLL },
+	[HR_IPI_KICK] = { HE_IPI_KICK },
+	[HR_AVIC_INCOMPLETE] = { HE_AVIC_INCOMPLETE },
+	[HR_AVIC_DOORBELL] = { HE_AVIC_DOORBELL },
+	[HR_MSR] = { HE_MSR },
 };
 const int host_nr_roles = HR_MAX;
 
@@ -164,17 +181,19 @@ static bool role_on(const struct host *h, int role)
 	return h->run->roles[role].chosen >= 0;
 }
 
-/* Which stages this kernel can show at all. */
+/* Which stages this kernel can show at all: those fed by an event type
+ * that an attached role emits. */
 static void stage_hooks(const struct host *h, bool hooked[KS_MAX])
 {
-	hooked[KS_ICR] = role_on(h, HR_ICR) || role_on(h, HR_PV_IPI);
-	hooked[KS_ACCEPT] = role_on(h, HR_ACCEPT);
-	hooked[KS_KICK] = role_on(h, HR_KICK) || role_on(h, HR_WAKING) ||
-			  role_on(h, HR_IPI_KICK);
-	hooked[KS_WAKEUP] = role_on(h, HR_WAKEUP);
-	hooked[KS_ON_CPU] = role_on(h, HR_SWITCH);
-	hooked[KS_HALT_END] = role_on(h, HR_HALT_END);
-	hooked[KS_VM_ENTRY] = role_on(h, HR_VM_ENTRY);
+	int r, i, s;
+
+	memset(hooked, 0, KS_MAX * sizeof(hooked[0]));
+	for (r = 0; r < HR_MAX; r++)
+		for (i = 0; i < 2 && role_on(h, r); i++) {
+			s = kick_event_stage(role_events[r][i]);
+			if (s >= 0)
+				hooked[s] = true;
+		}
 }
 
 static void host_report(void *ctx, double span)
@@ -256,9 +275,12 @@ static int host_open(struct run *r, void *ctx,
 		return -1;
 	h->kick = kick_new(on_result, h);
 	stage_hooks(h, hooked);
+	if (h->kick)
+		kick_set_hooked(h->kick, hooked);
 	for (i = 0; i < HR_MAX; i++) {
 		descs[i].role = r->roles[i].name;
 		descs[i].desc = hook_desc(&r->roles[i], bufs[i], sizeof(bufs[i]));
+		descs[i].btf = r->roles[i].btf_obj[0] ? r->roles[i].btf_obj : NULL;
 	}
 	h->rep = host_report_new(&h->topo, hooked, descs, HR_MAX);
 	if (!h->kick || !h->rep) {
@@ -268,6 +290,7 @@ static int host_open(struct run *r, void *ctx,
 	kick_set_filter(h->kick, h->o->pid > 0 ? h->o->pid : 0,
 			h->o->vcpu >= 0 ? h->o->vcpu : -1);
 	host_report_set_view(h->rep, h->o->vcpu_kick, h->o->halt);
+	host_report_show_exits(h->rep, h->o->exits);
 	if (h->o->samples && host_report_keep_samples(h->rep, h->o->samples)) {
 		fprintf(stderr, "ipitrace: out of memory\n");
 		return -1;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "cli.h"
+#include "hooks.h"
 
 static struct ipt_opts O;
 static char E[256];
@@ -119,6 +120,7 @@ static const char *const documented[] = {
 	"--btf FILE", "--sysfs-root DIR", "--numa-map MAP", "--no-csd",
 	"--metrics [ADDR:]PORT", "--verbose", "--vcpu-kick", "--halt ",
 	"--pid PID", "--vcpu N", "--samples N", "--stale-ms MS", "--format NAME",
+	"--exits ", "--force-hooks TYPE",
 	NULL,
 };
 
@@ -303,6 +305,23 @@ static void test_parse_long(void **state)
 	assert_int_equal(v, 10);
 }
 
+static void test_host_hook_options(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--host", "--exits", "--force-hooks", "tracepoint"), 0);
+	assert_true(O.exits);
+	assert_int_equal(O.force_hooks, HOOK_TRACEPOINT);
+	assert_int_equal(PARSE("--host", "--force-hooks", "kprobe", "--list-hooks"), 0);
+	assert_int_equal(O.force_hooks, HOOK_KPROBE);
+	assert_false(O.exits);
+	REJECT("invalid value 'kprobes' for --force-hooks", "--host", "--force-hooks", "kprobes");
+	REJECT("needs a value", "--host", "--force-hooks");
+	REJECT("--exits needs --host", "--guest", "--exits");
+	/* the runner is shared: the guest forces rungs too */
+	assert_int_equal(PARSE("--guest", "--force-hooks", "raw_tp"), 0);
+	assert_int_equal(O.force_hooks, HOOK_RAW_TP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_getopt_state_reset),
 		cmocka_unit_test(test_parse_seconds),
 		cmocka_unit_test(test_parse_long),
+		cmocka_unit_test(test_host_hook_options),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
