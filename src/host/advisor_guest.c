@@ -150,3 +150,64 @@ void gadv_setting_str(const struct gadv_setting *s, char *buf, size_t len)
 		break;
 	}
 }
+
+void gadv_input_free(struct gadv_input *in)
+{
+	free(in->p);
+	memset(in, 0, sizeof(*in));
+}
+
+static int cmp_cpu(const void *a, const void *b)
+{
+	const struct gadv_idle *x = *(const struct gadv_idle * const *)a;
+	const struct gadv_idle *y = *(const struct gadv_idle * const *)b;
+
+	if (x->cpu != y->cpu)
+		return x->cpu < y->cpu ? -1 : 1;
+	return x < y ? -1 : x > y;	/* same array: keeps time order */
+}
+
+/* stable by cpu: sort pointers, then gather */
+static int order_by_cpu(struct gadv_input *in)
+{
+	const struct gadv_idle **ix = malloc((in->n + 1) * sizeof(*ix));
+	struct gadv_idle *out = malloc((in->n + 1) * sizeof(*out));
+	size_t i;
+
+	if (!ix || !out) {
+		free(ix);
+		free(out);
+		return -ENOMEM;
+	}
+	for (i = 0; i < in->n; i++)
+		ix[i] = &in->p[i];
+	qsort(ix, in->n, sizeof(*ix), cmp_cpu);
+	for (i = 0; i < in->n; i++)
+		out[i] = *ix[i];
+	free(ix);
+	free(in->p);
+	in->p = out;
+	in->alloc = in->n + 1;
+	return 0;
+}
+
+int gadv_build(struct gadv_input *in, const struct gadv_params *gp,
+	       struct gadv_advice *a)
+{
+	size_t i;
+	int err;
+
+	memset(a, 0, sizeof(*a));
+	a->in = in;
+	err = order_by_cpu(in);
+	if (err)
+		return err;
+	a->nset = gadv_default_settings(a->set, GADV_MAX_SETTINGS);
+	for (i = 0; i < a->nset; i++) {
+		err = gadv_eval(in->p, in->n, in->span_ns, &a->set[i], gp,
+				&in->costs, &a->st[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}

@@ -77,6 +77,28 @@ void gadv_step(struct gadv_cpu *c, const struct gadv_setting *s,
 	       const struct gadv_params *gp, uint64_t dur_ns,
 	       struct gadv_outcome *o);
 
+struct gadv_input {
+	struct gadv_idle *p;
+	size_t n, alloc;
+	struct gadv_costs costs;
+	uint64_t span_ns;
+};
+
+void gadv_input_free(struct gadv_input *in);
+
+#define GADV_MAX_SETTINGS	16
+
+struct gadv_advice {
+	const struct gadv_input *in;
+	struct gadv_setting set[GADV_MAX_SETTINGS];
+	struct gadv_stats st[GADV_MAX_SETTINGS];
+	size_t nset;
+};
+
+/* Orders in by cpu (time order kept) and prices the default settings. */
+int gadv_build(struct gadv_input *in, const struct gadv_params *gp,
+	       struct gadv_advice *a);
+
 /* off, haltpoll at 1-2-5 steps 10 us .. 2 ms, idle=poll */
 size_t gadv_default_settings(struct gadv_setting *out, size_t max);
 void gadv_setting_str(const struct gadv_setting *s, char *buf, size_t len);
