@@ -174,8 +174,11 @@ static int ftrace_head(const char *line, const char *ev, uint32_t *tid,
 	if (p == line || p[-1] != '-')
 		return -1;
 	*tid = strtoul(p, NULL, 10);
-	for (p = ev; p > b && p[-1] != ' '; p--)
-		;
+	p = ev;
+	while (p > b && p[-1] == ' ')
+		p--;
+	while (p > b && p[-1] != ' ')
+		p--;
 	k = sscanf(p, "%lu.%lu:", &sec, &usec);
 	if (k != 2)
 		return -1;
