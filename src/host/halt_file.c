@@ -186,6 +186,25 @@ static int ftrace_head(const char *line, const char *ev, uint32_t *tid,
 	return 0;
 }
 
+/* Some other ftrace event: "... [CPU] ... SEC.USEC: name: ..." */
+static bool other_ftrace(const char *line)
+{
+	const char *b = strstr(line, " [");
+	unsigned long sec, usec;
+	char colon;
+
+	while (b && !isdigit((unsigned char)b[2]))
+		b = strstr(b + 1, " [");
+	for (; b && *b; b = strchr(b + 1, ' ')) {
+		while (*b == ' ')
+			b++;
+		if (sscanf(b, "%lu.%lu%c", &sec, &usec, &colon) == 3 &&
+		    colon == ':')
+			return true;
+	}
+	return false;
+}
+
 static int ftrace_line(struct ftrace_state *fs, const char *line,
 		       struct adv_input *in, struct hf_events *evs)
 {
@@ -271,6 +290,8 @@ int halt_file_read(FILE *f, struct adv_input *in, struct hf_events *ev,
 			}
 			continue;
 		}
+		if (other_ftrace(line))
+			continue;
 		if ((hash = strchr(line, '#')))
 			*hash = 0;
 		n = split(line, tok, HF_MAX_FIELDS);

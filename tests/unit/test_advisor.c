@@ -215,6 +215,8 @@ static void test_adaptive_6_12_by_hand(void **state UNUSED)
 		{ 45000, 40000, 0, 0, 0, true, 26000 },
 		/* I 40000: burnt, halt 60000 > cap: 40000 / 2 = 20000 */
 		{ 60000, 40000, -1, 40000, 20000, false, 40000 },
+		/* I 19000: caught, halt 20000 = w exactly: keep, no grow */
+		{ 39000, 20000, 0, 0, 0, true, 20000 },
 	};
 
 	run_steps(&ADV_KVM_6_12, 50000, &c20, r, sizeof(r) / sizeof(r[0]));
