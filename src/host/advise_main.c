@@ -20,18 +20,20 @@ static const char advise_usage[] =
 "      --svg-vm PID      plot this VM instead of all VMs\n"
 "      --share PCT       target share of the achievable saving (90)\n"
 "      --budget CORES    also the best setting within CORES of polling\n"
-"      --blocked-ns NS   wake-up latency of a blocked halt (required, or\n"
-"      --polled-ns NS    ... of a polled one  blocked_ns=/polled_ns= in FILE)\n"
+"      --blocked-ns NS   wake-up latency of a blocked halt, and of a polled\n"
+"      --polled-ns NS    one (or blocked_ns=/polled_ns= in FILE; else the\n"
+"                        median measured in FILE's ftrace accept_irq->halt end)\n"
 "      --halt-poll-ns NS halt_poll_ns when the halts were traced\n"
 "      --kvm 6.1|6.12    KVM's grow/shrink defaults of that kernel (6.1)\n"
 "      --span-ns NS      trace span (default: first halt to last)\n"
+"      --ipi-only        latency saved over IPI-ended wake-ups only\n"
 "      --guest           FILE holds guest idle periods: price guest-side\n"
 "                        polling (haltpoll, idle=poll) instead\n"
 "  -h, --help\n";
 
 enum {
 	O_SVG = 256, O_SVG_VM, O_SHARE, O_BUDGET, O_BLOCKED, O_POLLED, O_CAP,
-	O_KVM, O_SPAN, O_GUEST,
+	O_KVM, O_SPAN, O_GUEST, O_IPI_ONLY,
 };
 
 static const struct option advise_opts[] = {
@@ -46,12 +48,13 @@ static const struct option advise_opts[] = {
 	{ "kvm", required_argument, NULL, O_KVM },
 	{ "span-ns", required_argument, NULL, O_SPAN },
 	{ "guest", no_argument, NULL, O_GUEST },
+	{ "ipi-only", no_argument, NULL, O_IPI_ONLY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct advise_args {
-	bool json, guest;
+	bool json, guest, ipi_only;
 	const char *svg, *file;
 	long svg_vm;
 	struct adv_opts o;
@@ -99,6 +102,9 @@ static int parse_one(struct advise_args *a, int c, const char *arg)
 		return parse_long(arg, 1, LONG_MAX, &a->span) ? bad("span-ns", arg) : 0;
 	case O_GUEST:
 		a->guest = true;
+		return 0;
+	case O_IPI_ONLY:
+		a->ipi_only = true;
 		return 0;
 	}
 	return -1;
@@ -165,10 +171,13 @@ static int apply_args(const struct advise_args *a, struct adv_input *in,
 		in->traced_cap_ns = a->cap;
 	if (a->span > 0)
 		in->span_ns = a->span;
+	in->ipi_only = a->ipi_only;
+	seen |= hf_measured_costs(in, seen);
 	if ((seen & (HF_BLOCKED | HF_POLLED)) != (HF_BLOCKED | HF_POLLED)) {
 		fprintf(stderr, "ipitrace advise: the wake-up latency of a blocked "
-			"and of a polled halt are needed: --blocked-ns, --polled-ns "
-			"(or blocked_ns=, polled_ns= in the file)\n");
+			"and of a polled halt are needed: --blocked-ns, --polled-ns, "
+			"blocked_ns=, polled_ns= in the file, or kvm_apic_accept_irq "
+			"events before both kinds of halt end\n");
 		return -1;
 	}
 	if (!in->n) {

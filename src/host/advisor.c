@@ -245,6 +245,7 @@ void adv_replay(const struct adv_input *in, uint32_t vm,
 
 struct eval_ctx {
 	struct adv_stats *st;
+	bool ipi_only;
 	double *saved, *lat;
 	size_t n;
 };
@@ -270,6 +271,8 @@ static void eval_cb(void *ctx, const struct adv_halt *h,
 	}
 	st->grow += o->event > 0;
 	st->shrink += o->event < 0;
+	if (c->ipi_only && !h->ipi)
+		return;
 	st->saved_ns += o->saved_ns;
 	c->saved[c->n] = o->saved_ns;
 	c->lat[c->n] = o->lat_ns;
@@ -300,7 +303,7 @@ static double percentile(double *v, size_t n, double q)
 int adv_eval(const struct adv_input *in, uint32_t vm,
 	     const struct adv_setting *s, struct adv_stats *st)
 {
-	struct eval_ctx c = { .st = st };
+	struct eval_ctx c = { .st = st, .ipi_only = in->ipi_only };
 	uint64_t span = adv_span(in);
 
 	memset(st, 0, sizeof(*st));

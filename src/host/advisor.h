@@ -79,8 +79,8 @@ struct adv_stats {
 	uint64_t polls_fail;	/* polled the whole window, then blocked */
 	uint64_t grow, shrink;
 	double poll_ok_ns, poll_fail_ns;
-	double saved_ns;	/* sum over wake-ups */
-	double saved_p50, saved_p99;
+	double saved_ns;	/* sum over wake-ups (IPI ones if ipi_only) */
+	double saved_p50, saved_p99;	/* over the same wake-ups */
 	double lat_p50, lat_p99;
 	double cores;		/* (poll_ok_ns + poll_fail_ns) / span */
 };
@@ -93,6 +93,9 @@ struct adv_input {
 	struct adv_kvm kvm;
 	int64_t traced_cap_ns;	/* halt_poll_ns when traced, ADV_UNKNOWN */
 	uint64_t span_ns;	/* trace span; 0: first halt start to last end */
+	uint64_t blocked_samples, polled_samples;	/* costs measured from
+				 * this many halts' wake_ns; 0: given */
+	bool ipi_only;		/* latency saved over IPI wake-ups only */
 };
 
 void adv_input_init(struct adv_input *in);

@@ -9,7 +9,6 @@
 
 #define HF_MAX_LINE	4096
 #define HF_MAX_FIELDS	10
-#define HF_MAX_THREADS	4096
 
 static void set_err(char *err, size_t len, unsigned long line,
 		    const char *fmt, ...)
@@ -117,154 +116,10 @@ static int csv_halt(char **t, size_t n, struct adv_halt *h)
 	return h->dur_ns > h->end_ns ? -1 : 0;
 }
 
-/* Per-thread window state for ftrace input. */
-struct thr {
-	uint32_t tid;
-	int64_t cur;		/* last "new", ADV_UNKNOWN */
-	int64_t pending_old;	/* "old" of an event not yet followed by its
-				 * halt's kvm_vcpu_wakeup, or ADV_UNKNOWN */
-};
-
-struct ftrace_state {
-	struct thr thr[HF_MAX_THREADS];
-	size_t n;
-};
-
-static struct thr *thread(struct ftrace_state *fs, uint32_t tid)
-{
-	size_t i;
-
-	for (i = 0; i < fs->n; i++)
-		if (fs->thr[i].tid == tid)
-			return &fs->thr[i];
-	if (fs->n == HF_MAX_THREADS)
-		return NULL;
-	fs->thr[fs->n] = (struct thr){ tid, ADV_UNKNOWN, ADV_UNKNOWN };
-	return &fs->thr[fs->n++];
-}
-
-/* "comm-TID (TGID) [CPU] flags SEC.USEC: event: ..." up to the event */
-static int ftrace_head(const char *line, const char *ev, uint32_t *tid,
-		       uint32_t *tgid, uint64_t *ts)
-{
-	const char *b = strstr(line, " ["), *p;
-	unsigned long sec, usec;
-	int k;
-
-	while (b && !isdigit((unsigned char)b[2]))
-		b = strstr(b + 1, " [");
-	if (!b)
-		return -1;
-	p = b;
-	while (p > line && p[-1] == ' ')
-		p--;
-	*tgid = 0;
-	if (p > line && p[-1] == ')') {
-		const char *o = p - 1;
-
-		while (o > line && *o != '(')
-			o--;
-		*tgid = strtoul(o + 1, NULL, 10);
-		p = o;
-		while (p > line && p[-1] == ' ')
-			p--;
-	}
-	while (p > line && isdigit((unsigned char)p[-1]))
-		p--;
-	if (p == line || p[-1] != '-')
-		return -1;
-	*tid = strtoul(p, NULL, 10);
-	p = ev;
-	while (p > b && p[-1] == ' ')
-		p--;
-	while (p > b && p[-1] != ' ')
-		p--;
-	k = sscanf(p, "%lu.%lu:", &sec, &usec);
-	if (k != 2)
-		return -1;
-	*ts = sec * 1000000000ULL + usec * 1000ULL;
-	return 0;
-}
-
-/* Some other ftrace event: "... [CPU] ... SEC.USEC: name: ..." */
-static bool other_ftrace(const char *line)
-{
-	const char *b = strstr(line, " [");
-	unsigned long sec, usec;
-	char colon;
-
-	while (b && !isdigit((unsigned char)b[2]))
-		b = strstr(b + 1, " [");
-	for (; b && *b; b = strchr(b + 1, ' ')) {
-		while (*b == ' ')
-			b++;
-		if (sscanf(b, "%lu.%lu%c", &sec, &usec, &colon) == 3 &&
-		    colon == ':')
-			return true;
-	}
-	return false;
-}
-
-static int ftrace_line(struct ftrace_state *fs, const char *line,
-		       struct adv_input *in, struct hf_events *evs)
-{
-	const char *ev;
-	uint32_t tid, tgid;
-	uint64_t ts;
-	struct thr *t;
-
-	if ((ev = strstr(line, "kvm_vcpu_wakeup: "))) {
-		char how[8], val[8];
-		long long ns;
-		struct adv_halt h = { 0 };
-
-		if (ftrace_head(line, ev, &tid, &tgid, &ts) ||
-		    sscanf(ev + 17, "%7s time %lld ns, polling %7s", how, &ns,
-			   val) != 3 || ns < 0 || (uint64_t)ns > ts ||
-		    !(t = thread(fs, tid)))
-			return -1;
-		h.end_ns = ts;
-		h.dur_ns = ns;
-		h.polled = !strcmp(how, "poll");
-		h.valid = !strcmp(val, "valid");
-		h.vm = tgid ? tgid : 1;
-		h.vcpu = tid;
-		h.window_ns = t->pending_old != ADV_UNKNOWN ? t->pending_old : t->cur;
-		t->pending_old = ADV_UNKNOWN;
-		return adv_input_add(in, &h) ? -1 : 0;
-	}
-	if ((ev = strstr(line, "kvm_halt_poll_ns: "))) {
-		unsigned vcpu, nw, old;
-		char dir[8];
-
-		if (ftrace_head(line, ev, &tid, &tgid, &ts) ||
-		    sscanf(ev + 18, "vcpu %u: halt_poll_ns %u (%7s %u)", &vcpu,
-			   &nw, dir, &old) != 4 || !(t = thread(fs, tid)))
-			return -1;
-		t->pending_old = old;
-		t->cur = nw;
-		if (!evs)
-			return 0;
-		if (evs->n == evs->alloc) {
-			size_t na = evs->alloc ? evs->alloc * 2 : 256;
-			void *p = realloc(evs->ev, na * sizeof(*evs->ev));
-
-			if (!p)
-				return -1;
-			evs->ev = p;
-			evs->alloc = na;
-		}
-		evs->ev[evs->n++] = (struct hf_poll_event){
-			tid, !strcmp(dir, "grow"), nw, old };
-		return 0;
-	}
-	return 1;	/* some other event: ignored */
-}
-
 int halt_file_read(FILE *f, struct adv_input *in, struct hf_events *ev,
 		   unsigned *seen, char *err, size_t len)
 {
-	struct ftrace_state *fs = calloc(1, sizeof(*fs));
+	struct hf_ftrace *fs = hf_ftrace_new();
 	char line[HF_MAX_LINE], *tok[HF_MAX_FIELDS], *eq, *hash;
 	unsigned long no = 0;
 	struct adv_halt h;
@@ -282,15 +137,12 @@ int halt_file_read(FILE *f, struct adv_input *in, struct hf_events *ev,
 			set_err(err, len, no, "line too long");
 			goto out;
 		}
-		if (strstr(line, ": kvm_")) {
-			r = ftrace_line(fs, line, in, ev);
-			if (r < 0) {
-				set_err(err, len, no, "bad ftrace kvm line");
-				goto out;
-			}
-			continue;
+		r = hf_ftrace_line(fs, line, in, ev);
+		if (r < 0) {
+			set_err(err, len, no, "bad ftrace kvm line");
+			goto out;
 		}
-		if (other_ftrace(line))
+		if (r == 0)
 			continue;
 		if ((hash = strchr(line, '#')))
 			*hash = 0;
@@ -323,8 +175,54 @@ int halt_file_read(FILE *f, struct adv_input *in, struct hf_events *ev,
 	}
 	ret = 0;
 out:
-	free(fs);
+	hf_ftrace_free(fs);
 	return ret;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median measured wake-up latency of the halts that ended polled or not. */
+static uint64_t median_wake(const struct adv_input *in, bool polled,
+			    uint64_t *n)
+{
+	uint64_t *v = malloc((in->n + 1) * sizeof(*v)), m = 0;
+	size_t i;
+
+	*n = 0;
+	if (!v)
+		return 0;
+	for (i = 0; i < in->n; i++)
+		if (in->halts[i].wake_ns && in->halts[i].polled == polled)
+			v[(*n)++] = in->halts[i].wake_ns;
+	if (*n) {
+		qsort(v, *n, sizeof(*v), cmp_u64);
+		m = v[(*n - 1) / 2];
+	}
+	free(v);
+	return m;
+}
+
+unsigned hf_measured_costs(struct adv_input *in, unsigned have)
+{
+	uint64_t n, m;
+	unsigned got = 0;
+
+	if (!(have & HF_BLOCKED) && (m = median_wake(in, false, &n))) {
+		in->costs.blocked_ns = m;
+		in->blocked_samples = n;
+		got |= HF_BLOCKED;
+	}
+	if (!(have & HF_POLLED) && (m = median_wake(in, true, &n))) {
+		in->costs.polled_ns = m;
+		in->polled_samples = n;
+		got |= HF_POLLED;
+	}
+	return got;
 }
 
 void hf_events_free(struct hf_events *ev)

@@ -7,9 +7,9 @@
  *         (commas or blanks; window_ns -1 or "-" = unknown), and
  *         key=value settings (blocked_ns, polled_ns, halt_poll_ns, span_ns,
  *         grow, grow_start, shrink, kvm=6.1|6.12); '#' starts a comment;
- *   ftrace kvm:kvm_vcpu_wakeup and kvm:kvm_halt_poll_ns lines as
- *         trace/trace_pipe print them (vm = tgid if recorded, else 1;
- *         vcpu = thread id; window from the thread's kvm_halt_poll_ns).
+ *   ftrace kvm:kvm_vcpu_wakeup, kvm:kvm_halt_poll_ns and
+ *         kvm:kvm_apic_accept_irq lines as trace/trace_pipe print them
+ *         (halt_ftrace.c); other ftrace events are skipped.
  * Guest idle periods (`ipitrace advise --guest`): cpu,dur_ns,ipi lines and
  * halted_ns, polling_ns, span_ns settings.
  */
@@ -44,6 +44,19 @@ struct hf_events {
 int halt_file_read(FILE *f, struct adv_input *in, struct hf_events *ev,
 		   unsigned *seen, char *err, size_t len);
 void hf_events_free(struct hf_events *ev);
+
+/* Costs the file did not give (bits not in have), from the halts'
+ * measured wake_ns: the median over blocked / polled ones. Returns the
+ * HF_BLOCKED / HF_POLLED bits it set. */
+unsigned hf_measured_costs(struct adv_input *in, unsigned have);
+
+/* ftrace lines (halt_ftrace.c): 0 taken (or another event), 1 not an
+ * ftrace line, -1 a malformed kvm event. */
+struct hf_ftrace;
+struct hf_ftrace *hf_ftrace_new(void);
+void hf_ftrace_free(struct hf_ftrace *fs);
+int hf_ftrace_line(struct hf_ftrace *fs, const char *line,
+		   struct adv_input *in, struct hf_events *evs);
 
 int guest_file_read(FILE *f, struct gadv_input *in, char *err, size_t len);
 

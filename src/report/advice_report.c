@@ -146,18 +146,23 @@ void advice_print(FILE *f, const struct advice *a)
 	size_t i;
 
 	fprintf(f, "halt_poll_ns advice: %zu halts over %.3f s; wake-up "
-		"latency blocked %.2f us, polled %.2f us\n", in->n,
+		"latency blocked %.2f us, polled %.2f us", in->n,
 		a->span_ns / 1e9, in->costs.blocked_ns / 1e3,
 		in->costs.polled_ns / 1e3);
+	if (in->blocked_samples || in->polled_samples)
+		fprintf(f, " (medians measured: %llu blocked, %llu polled "
+			"wake-ups)", (unsigned long long)in->blocked_samples,
+			(unsigned long long)in->polled_samples);
+	fputc('\n', f);
 	fprintf(f, "KVM adaptive: grow %u, grow_start %u, shrink %u",
 		in->kvm.grow, in->kvm.grow_start, in->kvm.shrink);
 	if (in->traced_cap_ns >= 0)
 		fprintf(f, "; traced at halt_poll_ns=%lld",
 			(long long)in->traced_cap_ns);
 	fputc('\n', f);
-	fprintf(f, "cores = host CPU polling / trace span; saved = wake-up "
-		"latency saved vs no polling; * recommended, r = p%.0f rule\n",
-		a->opts.rule_q * 100);
+	fprintf(f, "cores = host CPU polling / trace span; saved = %s"
+		"wake-up latency saved vs no polling; * recommended, r = p%.0f "
+		"rule\n", in->ipi_only ? "IPI " : "", a->opts.rule_q * 100);
 	for (i = 0; i < a->ngroups; i++)
 		print_group(f, a, &a->groups[i], i == 0 || a->ngroups > 2);
 }
@@ -248,6 +253,9 @@ void advice_json(FILE *f, const struct advice *a)
 	jw_u64(&w, "span_ns", a->span_ns);
 	jw_dbl(&w, "blocked_ns", in->costs.blocked_ns);
 	jw_dbl(&w, "polled_ns", in->costs.polled_ns);
+	jw_u64(&w, "blocked_ns_samples", in->blocked_samples);
+	jw_u64(&w, "polled_ns_samples", in->polled_samples);
+	jw_bool(&w, "ipi_only", in->ipi_only);
 	jw_u64(&w, "grow", in->kvm.grow);
 	jw_u64(&w, "grow_start", in->kvm.grow_start);
 	jw_u64(&w, "shrink", in->kvm.shrink);

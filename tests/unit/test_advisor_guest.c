@@ -248,7 +248,11 @@ static void test_reader_ftrace(void **state UNUSED)
 	static const char tr[] =
 		"  CPU 1/KVM-210  (  200) [001] ..... 5.000100: kvm_vcpu_wakeup: wait time 900000 ns, polling valid\n"
 		"  CPU 1/KVM-210  (  200) [001] ..... 5.002000: kvm_halt_poll_ns: vcpu 1: halt_poll_ns 10000 (grow 0)\n"
+		"  CPU 0/KVM-209  (  200) [000] ..... 5.001990: kvm_apic_accept_irq: apicid 1 vec 240 (Fixed|edge)\n"
 		"  CPU 1/KVM-210  (  200) [001] ..... 5.002001: kvm_vcpu_wakeup: wait time 30000 ns, polling valid\n"
+		"  CPU 0/KVM-209  (  200) [000] ..... 5.002900: kvm_apic_accept_irq: apicid 1 vec 240 (Fixed|edge)\n"
+		"  CPU 0/KVM-209  (  200) [000] ..... 5.002998: kvm_apic_accept_irq: apicid 1 vec 240 (Fixed|edge)\n"
+		"  CPU 0/KVM-209  (  200) [000] ..... 5.002999: kvm_apic_accept_irq: apicid 0 vec 240 (Fixed|edge)\n"
 		"  CPU 1/KVM-210  (  200) [000] ..... 5.003000: kvm_vcpu_wakeup: poll time 4000 ns, polling invalid\n"
 		"  other-5 [000] ..... 5.004000: sched_switch: prev_comm=x\n";
 	struct adv_input in;
@@ -276,6 +280,24 @@ static void test_reader_ftrace(void **state UNUSED)
 	assert_int_equal(in.halts[2].window_ns, 10000);
 	assert_true(in.halts[2].polled);
 	assert_false(in.halts[2].valid);
+	/* interrupts for APIC id 1 (= vCPU 1 of thread 210): the first halt
+	 * (its vCPU not known yet) none; the second, 5.001971-5.002001, the
+	 * one at 5.001990: 11 us to the halt end; the third, 5.002996-
+	 * 5.003000: 5.002998 (5.002900 came before it; APIC id 0 is
+	 * another vCPU): 2 us */
+	assert_false(in.halts[0].ipi);
+	assert_true(in.halts[1].ipi);
+	assert_int_equal(in.halts[1].wake_ns, 11000);
+	assert_true(in.halts[2].ipi);
+	assert_int_equal(in.halts[2].wake_ns, 2000);
+	/* the costs, medians of one each; given ones are kept */
+	assert_int_equal(hf_measured_costs(&in, 0), HF_BLOCKED | HF_POLLED);
+	assert_float_equal(in.costs.blocked_ns, 11000, 0);
+	assert_float_equal(in.costs.polled_ns, 2000, 0);
+	assert_int_equal(in.blocked_samples, 1);
+	in.costs.blocked_ns = 7;
+	assert_int_equal(hf_measured_costs(&in, HF_BLOCKED), HF_POLLED);
+	assert_float_equal(in.costs.blocked_ns, 7, 0);
 	hf_events_free(&ev);
 	adv_input_free(&in);
 }
@@ -317,6 +339,14 @@ static void test_advice_output(void **state UNUSED)
 	/* VM 2's only halt lasts 400 us, over the 200 us cap: KVM's default
 	 * never grows its window */
 	assert_int_equal(a.groups[2].dflt.st.grow, 0);
+
+	/* only IPI wake-ups count: VM 2's one halt is no IPI */
+	advice_free(&a);
+	in.ipi_only = true;
+	assert_int_equal(advice_build(&in, &o, &a), 0);
+	assert_float_equal(a.groups[1].best_saved_ns, 76000, 1e-9);
+	assert_float_equal(a.groups[2].best_saved_ns, 0, 0);
+	assert_int_equal(a.set[a.groups[2].rec].ns, 0);	/* off */
 
 	out = open_memstream(&buf, &len);
 	advice_json(out, &a);
