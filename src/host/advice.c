@@ -11,6 +11,7 @@ void adv_opts_default(struct adv_opts *o)
 	o->share = 0.9;
 	o->budget = -1;
 	o->rule_q = 0.8;
+	o->max_ns = ADV_MAX_NS_DEFAULT;
 }
 
 struct polls {
@@ -126,7 +127,7 @@ int advice_build(struct adv_input *in, const struct adv_opts *o,
 	a->opts = *o;
 	a->in = in;
 	adv_prepare(in);
-	a->nset = adv_default_settings(a->set, ADV_MAX_SETTINGS);
+	a->nset = adv_default_settings(a->set, ADV_MAX_SETTINGS, o->max_ns);
 	a->span_ns = adv_span(in);
 	for (i = 0; i < in->n; i++)
 		nvm += i == 0 || in->halts[i].vm != in->halts[i - 1].vm;

@@ -11,12 +11,13 @@
 #include "advisor.h"
 #include "advisor_guest.h"
 
-#define ADV_MAX_SETTINGS	32
+#define ADV_MAX_SETTINGS	40
 
 struct adv_opts {
 	double share;		/* of the achievable saving, default 0.9 */
 	double budget;		/* cores; < 0: none */
 	double rule_q;		/* the percentile rule's q, default 0.8 */
+	uint32_t max_ns;	/* largest candidate, ADV_MAX_NS_DEFAULT */
 };
 
 /* A setting outside the candidate list, priced on its own. */

@@ -27,13 +27,14 @@ static const char advise_usage[] =
 "      --kvm 6.1|6.12    KVM's grow/shrink defaults of that kernel (6.1)\n"
 "      --span-ns NS      trace span (default: first halt to last)\n"
 "      --ipi-only        latency saved over IPI-ended wake-ups only\n"
+"      --max-ns NS       largest window/cap priced (2000000; up to 1 s)\n"
 "      --guest           FILE holds guest idle periods: price guest-side\n"
 "                        polling (haltpoll, idle=poll) instead\n"
 "  -h, --help\n";
 
 enum {
 	O_SVG = 256, O_SVG_VM, O_SHARE, O_BUDGET, O_BLOCKED, O_POLLED, O_CAP,
-	O_KVM, O_SPAN, O_GUEST, O_IPI_ONLY,
+	O_KVM, O_SPAN, O_GUEST, O_IPI_ONLY, O_MAX,
 };
 
 static const struct option advise_opts[] = {
@@ -49,6 +50,7 @@ static const struct option advise_opts[] = {
 	{ "span-ns", required_argument, NULL, O_SPAN },
 	{ "guest", no_argument, NULL, O_GUEST },
 	{ "ipi-only", no_argument, NULL, O_IPI_ONLY },
+	{ "max-ns", required_argument, NULL, O_MAX },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -72,6 +74,7 @@ static int bad(const char *opt, const char *arg)
 static int parse_one(struct advise_args *a, int c, const char *arg)
 {
 	double share;
+	long v;
 
 	switch (c) {
 	case 'j':
@@ -105,6 +108,11 @@ static int parse_one(struct advise_args *a, int c, const char *arg)
 		return 0;
 	case O_IPI_ONLY:
 		a->ipi_only = true;
+		return 0;
+	case O_MAX:
+		if (parse_long(arg, 1000, 1000000000, &v))
+			return bad("max-ns", arg);
+		a->o.max_ns = v;
 		return 0;
 	}
 	return -1;

@@ -325,23 +325,30 @@ int adv_eval(const struct adv_input *in, uint32_t vm,
 	return 0;
 }
 
-static const uint32_t steps_ns[] = {
-	1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000,
-	1000000, 2000000,
-};
-
-#define NSTEPS (sizeof(steps_ns) / sizeof(steps_ns[0]))
-
-size_t adv_default_settings(struct adv_setting *out, size_t max)
+/* 1-2-5 steps from 1 us */
+static uint32_t step_ns(size_t i)
 {
-	size_t n = 0, i;
+	static const uint32_t m[] = { 1, 2, 5 };
+	uint32_t v = m[i % 3];
+
+	for (i /= 3; i; i--)
+		v *= 10;
+	return v * 1000;
+}
+
+size_t adv_default_settings(struct adv_setting *out, size_t max,
+			    uint32_t max_ns)
+{
+	size_t n = 0, i, k;
 
 	if (n < max)
 		out[n++] = (struct adv_setting){ ADV_FIXED, 0 };
-	for (i = 0; i < NSTEPS && n < max; i++)
-		out[n++] = (struct adv_setting){ ADV_FIXED, steps_ns[i] };
-	for (i = 0; i < NSTEPS && n < max; i++)
-		out[n++] = (struct adv_setting){ ADV_ADAPTIVE, steps_ns[i] };
+	for (k = 0; k < 2; k++) {
+		enum adv_kind kind = k ? ADV_ADAPTIVE : ADV_FIXED;
+
+		for (i = 0; i < 19 && step_ns(i) <= max_ns && n < max; i++)
+			out[n++] = (struct adv_setting){ kind, step_ns(i) };
+	}
 	return n;
 }
 

@@ -129,9 +129,12 @@ typedef void (*adv_halt_cb)(void *ctx, const struct adv_halt *h,
 void adv_replay(const struct adv_input *in, uint32_t vm,
 		const struct adv_setting *s, adv_halt_cb cb, void *ctx);
 
-/* Candidate settings: fixed 0 and 1-2-5 steps 1 us .. 2 ms, adaptive at
- * each cap from 5 us. Returns the count written (at most max). */
-size_t adv_default_settings(struct adv_setting *out, size_t max);
+/* Candidate settings: fixed 0, then fixed windows and adaptive caps in
+ * 1-2-5 steps from 1 us up to max_ns (ADV_MAX_NS_DEFAULT: 2 ms; at most
+ * 1 s). Returns the count written (at most max). */
+#define ADV_MAX_NS_DEFAULT	2000000
+size_t adv_default_settings(struct adv_setting *out, size_t max,
+			    uint32_t max_ns);
 
 /* Percentile (0..1) of successful poll times as KVM's
  * halt_poll_success_hist would see them: the traced polled halts of vm

@@ -7,8 +7,8 @@
  * halt was ended by it; the time from it to the halt end is the halt's
  * measured wake-up latency). vm = tgid if recorded (options/record-tgid),
  * vcpu = thread id; a thread's vCPU id comes from its kvm_halt_poll_ns
- * events and is taken to equal its APIC id (true for QEMU's and ipivm's
- * default topologies).
+ * events or its name ("CPU N/KVM", QEMU's and ipivm's) and is taken to
+ * equal its APIC id (true for their default topologies).
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -87,9 +87,23 @@ static const char *cpu_field(const char *line)
 	return b;
 }
 
-/* "comm-TID (TGID) [CPU] flags SEC.USEC: event: ..." up to the event */
+/* QEMU names vCPU threads "CPU N/KVM" (so does ipivm). */
+static int64_t comm_vcpu(const char *line, const char *dash)
+{
+	unsigned n;
+	int end = 0;
+
+	while (line < dash && *line == ' ')
+		line++;
+	if (sscanf(line, "CPU %u/KVM%n", &n, &end) == 1 && line + end == dash)
+		return n;
+	return ADV_UNKNOWN;
+}
+
+/* "comm-TID (TGID) [CPU] flags SEC.USEC: event: ..." up to the event;
+ * vcpu from the comm, or ADV_UNKNOWN */
 static int head(const char *line, const char *ev, uint32_t *tid,
-		uint32_t *tgid, uint64_t *ts)
+		uint32_t *tgid, int64_t *vcpu, uint64_t *ts)
 {
 	const char *b = cpu_field(line), *p;
 	unsigned long sec, usec;
@@ -115,6 +129,7 @@ static int head(const char *line, const char *ev, uint32_t *tid,
 	if (p == line || p[-1] != '-')
 		return -1;
 	*tid = strtoul(p, NULL, 10);
+	*vcpu = comm_vcpu(line, p - 1);
 	p = ev;
 	while (p > b && p[-1] == ' ')
 		p--;
@@ -154,12 +169,15 @@ static int wakeup(struct hf_ftrace *fs, const char *line, const char *ev,
 	long long ns;
 	struct adv_halt h = { 0 };
 	uint32_t tid, tgid;
+	int64_t vcpu;
 	struct thr *t;
 
-	if (head(line, ev, &tid, &tgid, &h.end_ns) ||
+	if (head(line, ev, &tid, &tgid, &vcpu, &h.end_ns) ||
 	    sscanf(ev + 17, "%7s time %lld ns, polling %7s", how, &ns, val) != 3 ||
 	    ns < 0 || (uint64_t)ns > h.end_ns || !(t = thread(fs, tid, tgid)))
 		return -1;
+	if (t->vcpu < 0)
+		t->vcpu = vcpu;
 	h.dur_ns = ns;
 	h.polled = !strcmp(how, "poll");
 	h.valid = !strcmp(val, "valid");
@@ -176,11 +194,12 @@ static int poll_ns(struct hf_ftrace *fs, const char *line, const char *ev,
 {
 	unsigned vcpu, nw, old;
 	uint32_t tid, tgid;
+	int64_t cvcpu;
 	uint64_t ts;
 	char dir[8];
 	struct thr *t;
 
-	if (head(line, ev, &tid, &tgid, &ts) ||
+	if (head(line, ev, &tid, &tgid, &cvcpu, &ts) ||
 	    sscanf(ev + 18, "vcpu %u: halt_poll_ns %u (%7s %u)", &vcpu, &nw,
 		   dir, &old) != 4 || !(t = thread(fs, tid, tgid)))
 		return -1;
@@ -207,10 +226,11 @@ static int accept_irq(struct hf_ftrace *fs, const char *line, const char *ev)
 {
 	unsigned apicid, vec;
 	uint32_t tid, tgid;
+	int64_t vcpu;
 	uint64_t ts;
 	struct acc *a;
 
-	if (head(line, ev, &tid, &tgid, &ts) ||
+	if (head(line, ev, &tid, &tgid, &vcpu, &ts) ||
 	    sscanf(ev + 21, "apicid %x vec %u", &apicid, &vec) != 2)
 		return -1;
 	a = accepts(fs, tgid, apicid, true);

@@ -19,7 +19,7 @@
 #include "advisor.h"
 
 #define UNUSED		__attribute__((unused))
-#define ADV_MAX_SET_TEST	32
+#define ADV_MAX_SET_TEST	40
 
 /* A blocked halt traced with a known window w: dur = idle + blocked. */
 static struct adv_halt blocked(uint64_t end, uint64_t dur, int64_t w)
@@ -327,7 +327,7 @@ static void test_fixed_monotonic(void **state UNUSED)
 	size_t n, i;
 
 	random_trace(&in, idle, NRAND, 0);
-	n = adv_default_settings(set, ADV_MAX_SET_TEST);
+	n = adv_default_settings(set, ADV_MAX_SET_TEST, ADV_MAX_NS_DEFAULT);
 	for (i = 0; i < n; i++) {
 		if (set[i].kind != ADV_FIXED)
 			continue;
@@ -384,7 +384,7 @@ static void test_any_traced_setting(void **state UNUSED)
 	struct adv_input in;
 	size_t n, i, t;
 
-	n = adv_default_settings(set, ADV_MAX_SET_TEST);
+	n = adv_default_settings(set, ADV_MAX_SET_TEST, ADV_MAX_NS_DEFAULT);
 	for (t = 0; t < 3; t++) {
 		random_trace(&in, idle, NRAND, traced[t]);
 		for (i = 0; i < n; i++) {
