@@ -29,7 +29,9 @@ static const char advise_usage[] =
 "      --ipi-only        latency saved over IPI-ended wake-ups only\n"
 "      --max-ns NS       largest window/cap priced (2000000; up to 1 s)\n"
 "      --guest           FILE holds guest idle periods: price guest-side\n"
-"                        polling (haltpoll, idle=poll) instead\n"
+"                        polling (haltpoll, idle=poll) instead; there\n"
+"                        --blocked-ns/--polled-ns are the IPI latency to\n"
+"                        a halted/polling vCPU\n"
 "  -h, --help\n";
 
 enum {
@@ -267,9 +269,14 @@ static int guest_advice(const struct advise_args *a, FILE *f)
 	}
 	if (a->span > 0)
 		in.span_ns = a->span;
-	if (!in.n || !in.span_ns) {
-		fprintf(stderr, "ipitrace advise --guest: idle periods and "
-			"span_ns= (or --span-ns) are needed\n");
+	if (a->blocked >= 0)	/* to a halted / a polling vCPU */
+		in.costs.halted_ns = a->blocked;
+	if (a->polled >= 0)
+		in.costs.polling_ns = a->polled;
+	if (!in.n || !in.span_ns || in.costs.halted_ns <= 0) {
+		fprintf(stderr, "ipitrace advise --guest: idle periods, span_ns= "
+			"(or --span-ns) and the IPI latency to a halted vCPU, "
+			"halted_ns= (or --blocked-ns), are needed\n");
 		goto out;
 	}
 	if (gadv_build(&in, &gp, &ga)) {

@@ -288,15 +288,15 @@ void gadvice_print(FILE *f, const struct gadv_advice *a)
 		"latency to a halted vCPU %.2f us, to a polling one %.2f us\n",
 		in->n, in->span_ns / 1e9, in->costs.halted_ns / 1e3,
 		in->costs.polling_ns / 1e3);
-	fprintf(f, "%-34s %8s %8s %8s %9s %8s %8s\n", "setting", "cores",
+	fprintf(f, "%-36s %8s %8s %8s %9s %8s %8s\n", "setting", "cores",
 		"caught", "ipi", "saved", "p50", "p99");
-	fprintf(f, "%-34s %8s %8s %8s %9s %8s %8s\n", "", "(vCPU)", "",
+	fprintf(f, "%-36s %8s %8s %8s %9s %8s %8s\n", "", "(vCPU)", "",
 		"caught", "us/s", "us", "us");
 	for (i = 0; i < a->nset; i++) {
 		const struct gadv_stats *st = &a->st[i];
 
 		gadv_setting_str(&a->set[i], name, sizeof(name));
-		fprintf(f, "%-34s %8.4f %7.1f%% %7.1f%% %9.1f %8.2f %8.2f\n",
+		fprintf(f, "%-36s %8.4f %7.1f%% %7.1f%% %9.1f %8.2f %8.2f\n",
 			name, st->cores, pct(st->caught, st->periods),
 			pct(st->ipi_caught, st->ipi_periods),
 			in->span_ns ? st->saved_ns / 1e3 / (in->span_ns / 1e9) : 0,

@@ -39,8 +39,13 @@ static double px(const struct axes *ax, double cores)
 	return ML + ZGAP + (l - ax->lo) / (ax->hi - ax->lo) * (W - ML - MR - ZGAP);
 }
 
+/* a negative saving (polling slower than blocking) is drawn at 0 */
 static double py(double share)
 {
+	if (share < 0)
+		share = 0;
+	if (share > 1)
+		share = 1;
 	return MT + (1 - share) * (H - MT - MB);
 }
 
