@@ -101,7 +101,8 @@ struct adv_input {
 void adv_input_init(struct adv_input *in);
 int adv_input_add(struct adv_input *in, const struct adv_halt *h);
 void adv_input_free(struct adv_input *in);
-/* Sort by (vm, vcpu, end). Done by adv_eval callers via adv_prepare. */
+/* Sort by (vm, vcpu, end): adv_replay and adv_eval need it; call once
+ * after the last adv_input_add (advice_build does). */
 void adv_prepare(struct adv_input *in);
 uint64_t adv_span(const struct adv_input *in);
 
