@@ -3,6 +3,7 @@
  * front ends. */
 #include <stdio.h>
 #include <string.h>
+#include "advise.h"
 #include "bench.h"
 #include "cli.h"
 #include "guest.h"
@@ -16,6 +17,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "bench"))
 		return bench_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "advise"))
+		return advise_main(argc - 1, argv + 1);
 	ret = cli_parse(argc, argv, &o, err, sizeof(err));
 	if (ret == CLI_HELP)
 		return 0;
