@@ -181,6 +181,13 @@ static int check_modes(const struct opt_table *t, const bool *seen, void *out,
 int opts_parse(const struct opt_table *t, int argc, char **argv, void *out,
 	       char *err, size_t len)
 {
+	return opts_parse_args(t, argc, argv, out, NULL, 0, err, len);
+}
+
+int opts_parse_args(const struct opt_table *t, int argc, char **argv,
+		    void *out, const char **args, int nr_args, char *err,
+		    size_t len)
+{
 	struct option lo[OPTS_MAX + 2];
 	char so[3 * OPTS_MAX + 3];
 	bool seen[OPTS_MAX] = { false };
@@ -215,6 +222,11 @@ int opts_parse(const struct opt_table *t, int argc, char **argv, void *out,
 			BAD("invalid value '%s' for --%s%s%s", optarg, s->name,
 			    s->metavar ? " " : "", s->metavar ? s->metavar : "");
 		seen[i] = true;
+	}
+	for (i = 0; i < nr_args; i++) {
+		if (optind >= argc)
+			BAD("missing argument");
+		args[i] = argv[optind++];
 	}
 	if (optind < argc)
 		BAD("unexpected argument '%s'", argv[optind]);

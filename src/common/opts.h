@@ -51,6 +51,10 @@ struct opt_table {
  * OPT_MODE field, read after parsing) are refused with their mode named. */
 int opts_parse(const struct opt_table *t, int argc, char **argv, void *out,
 	       char *err, size_t len);
+/* The same, with exactly @nr_args positional arguments into args[]. */
+int opts_parse_args(const struct opt_table *t, int argc, char **argv,
+		    void *out, const char **args, int nr_args, char *err,
+		    size_t len);
 /* "  -d, --duration SEC     help" lines for the rows of @modes (0: rows
  * that every mode takes). */
 void opts_usage(const struct opt_table *t, unsigned modes, FILE *f);

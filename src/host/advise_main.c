@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `ipitrace advise [options] FILE`: the halt_poll_ns advisor offline, on
  * recorded halts (halt_file.h), or with --guest on guest idle periods. */
-#include <getopt.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,151 +10,105 @@
 #include "advise.h"
 #include "cli.h"
 #include "halt_file.h"
+#include "opts.h"
 
-static const char advise_usage[] =
+static const char advise_intro[] =
 "Usage: ipitrace advise [options] FILE   (FILE '-' = stdin)\n"
 "Replays recorded vCPU halts under candidate halt_poll_ns settings and\n"
-"recommends one (docs/advisor.md has the file format and the model).\n"
-"  -j, --json            JSON instead of text\n"
-"      --svg FILE        also write the plot (CPU vs latency saved)\n"
-"      --svg-vm PID      plot this VM instead of all VMs\n"
-"      --share PCT       target share of the achievable saving (90)\n"
-"      --budget CORES    also the best setting within CORES of polling\n"
-"      --blocked-ns NS   wake-up latency of a blocked halt, and of a polled\n"
-"      --polled-ns NS    one (or blocked_ns=/polled_ns= in FILE; else the\n"
-"                        median measured in FILE's ftrace accept_irq->halt end)\n"
-"      --halt-poll-ns NS halt_poll_ns when the halts were traced\n"
-"      --kvm 6.1|6.12    KVM's grow/shrink defaults of that kernel (6.1)\n"
-"      --span-ns NS      trace span (default: first halt to last)\n"
-"      --ipi-only        latency saved over IPI-ended wake-ups only\n"
-"      --max-ns NS       largest window/cap priced (2000000; up to 1 s)\n"
-"      --guest           FILE holds guest idle periods: price guest-side\n"
-"                        polling (haltpoll, idle=poll) instead; there\n"
-"                        --blocked-ns/--polled-ns are the IPI latency to\n"
-"                        a halted/polling vCPU\n"
-"  -h, --help\n";
-
-enum {
-	O_SVG = 256, O_SVG_VM, O_SHARE, O_BUDGET, O_BLOCKED, O_POLLED, O_CAP,
-	O_KVM, O_SPAN, O_GUEST, O_IPI_ONLY, O_MAX,
-};
-
-static const struct option advise_opts[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "svg", required_argument, NULL, O_SVG },
-	{ "svg-vm", required_argument, NULL, O_SVG_VM },
-	{ "share", required_argument, NULL, O_SHARE },
-	{ "budget", required_argument, NULL, O_BUDGET },
-	{ "blocked-ns", required_argument, NULL, O_BLOCKED },
-	{ "polled-ns", required_argument, NULL, O_POLLED },
-	{ "halt-poll-ns", required_argument, NULL, O_CAP },
-	{ "kvm", required_argument, NULL, O_KVM },
-	{ "span-ns", required_argument, NULL, O_SPAN },
-	{ "guest", no_argument, NULL, O_GUEST },
-	{ "ipi-only", no_argument, NULL, O_IPI_ONLY },
-	{ "max-ns", required_argument, NULL, O_MAX },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
+"recommends one (docs/advisor.md has the file format and the model).\n";
 
 struct advise_args {
-	bool json, guest, ipi_only;
+	const char *format;
+	bool guest, ipi_only;
 	const char *svg, *file;
 	long svg_vm;
 	struct adv_opts o;
+	double share_pct;
 	double blocked, polled;	/* < 0: not given */
-	long cap, span;		/* < 0: not given */
+	long cap, span, max_ns;	/* < 0: not given */
 	const char *kvm;
 };
 
-static int bad(const char *opt, const char *arg)
+static int parse_kvm(const char *arg, void *field)
 {
-	fprintf(stderr, "ipitrace advise: bad value for --%s: '%s'\n", opt, arg);
-	return -1;
+	struct adv_kvm k;
+
+	if (adv_kvm_by_name(arg, &k) < 0)
+		return -1;
+	*(const char **)field = arg;
+	return 0;
 }
 
-static int parse_one(struct advise_args *a, int c, const char *arg)
-{
-	double share;
-	long v;
+#define F(field)	offsetof(struct advise_args, field)
 
-	switch (c) {
-	case 'j':
-		a->json = true;
-		return 0;
-	case O_SVG:
-		a->svg = arg;
-		return 0;
-	case O_SVG_VM:
-		return parse_long(arg, 1, UINT32_MAX, &a->svg_vm) ? bad("svg-vm", arg) : 0;
-	case O_SHARE:
-		if (parse_seconds(arg, 1, 100, &share))
-			return bad("share", arg);
-		a->o.share = share / 100;
-		return 0;
-	case O_BUDGET:
-		return parse_seconds(arg, 0, 1e6, &a->o.budget) ? bad("budget", arg) : 0;
-	case O_BLOCKED:
-		return parse_seconds(arg, 0, 1e12, &a->blocked) ? bad("blocked-ns", arg) : 0;
-	case O_POLLED:
-		return parse_seconds(arg, 0, 1e12, &a->polled) ? bad("polled-ns", arg) : 0;
-	case O_CAP:
-		return parse_long(arg, 0, UINT32_MAX, &a->cap) ? bad("halt-poll-ns", arg) : 0;
-	case O_KVM:
-		a->kvm = arg;
-		return 0;
-	case O_SPAN:
-		return parse_long(arg, 1, LONG_MAX, &a->span) ? bad("span-ns", arg) : 0;
-	case O_GUEST:
-		a->guest = true;
-		return 0;
-	case O_IPI_ONLY:
-		a->ipi_only = true;
-		return 0;
-	case O_MAX:
-		if (parse_long(arg, 1000, 1000000000, &v))
-			return bad("max-ns", arg);
-		a->o.max_ns = v;
-		return 0;
-	}
-	return -1;
-}
+static const struct opt_spec advise_specs[] = {
+	{ "json", 'j', OPT_CUSTOM, .off = F(format), .parse = cli_set_json,
+	  .help = "JSON instead of text" },
+	{ "svg", 0, OPT_STRING, "FILE", .off = F(svg),
+	  .help = "also write the plot (CPU vs latency saved)" },
+	{ "svg-vm", 0, OPT_LONG, "PID", .off = F(svg_vm), .min = 1,
+	  .max = UINT32_MAX, .help = "plot this VM instead of all VMs" },
+	{ "share", 0, OPT_SECONDS, "PCT", .off = F(share_pct), .min = 1,
+	  .max = 100, .help = "target share of the achievable saving (90)" },
+	{ "budget", 0, OPT_SECONDS, "CORES", .off = F(o.budget), .min = 0,
+	  .max = 1e6, .help = "also the best setting within CORES of polling" },
+	{ "blocked-ns", 0, OPT_SECONDS, "NS", .off = F(blocked), .min = 0,
+	  .max = 1e12,
+	  .help = "wake-up latency of a blocked halt (or blocked_ns= in\n"
+		  "FILE; else the median measured in FILE's ftrace\n"
+		  "accept_irq -> halt end)" },
+	{ "polled-ns", 0, OPT_SECONDS, "NS", .off = F(polled), .min = 0,
+	  .max = 1e12, .help = "the same for a polled halt" },
+	{ "halt-poll-ns", 0, OPT_LONG, "NS", .off = F(cap), .min = 0,
+	  .max = UINT32_MAX, .help = "halt_poll_ns when the halts were traced" },
+	{ "kvm", 0, OPT_CUSTOM, "6.1|6.12", .off = F(kvm), .parse = parse_kvm,
+	  .help = "KVM's grow/shrink defaults of that kernel (6.1)" },
+	{ "span-ns", 0, OPT_LONG, "NS", .off = F(span), .min = 1,
+	  .max = LONG_MAX, .help = "trace span (default: first halt to last)" },
+	{ "ipi-only", 0, OPT_FLAG, .off = F(ipi_only),
+	  .help = "latency saved over IPI-ended wake-ups only" },
+	{ "max-ns", 0, OPT_LONG, "NS", .off = F(max_ns), .min = 1000,
+	  .max = 1000000000,
+	  .help = "largest window/cap priced (2000000; up to 1 s)" },
+	{ "guest", 0, OPT_FLAG, .off = F(guest),
+	  .help = "FILE holds guest idle periods: price guest-side\n"
+		  "polling (haltpoll, idle=poll) instead; there\n"
+		  "--blocked-ns/--polled-ns are the IPI latency to\n"
+		  "a halted/polling vCPU" },
+};
+
+static const struct opt_table advise_table = {
+	.prog = "ipitrace advise",
+	.specs = advise_specs,
+	.nr = sizeof(advise_specs) / sizeof(advise_specs[0]),
+};
 
 static int parse_args(int argc, char **argv, struct advise_args *a)
 {
-	int c;
+	char err[256];
+	int ret;
 
 	memset(a, 0, sizeof(*a));
 	adv_opts_default(&a->o);
+	a->format = "text";
 	a->blocked = a->polled = -1;
-	a->cap = a->span = -1;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":jh", advise_opts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(advise_usage, stdout);
-			return 1;
-		}
-		if (c == '?' || c == ':') {
-			fprintf(stderr, "ipitrace advise: %s option '%s'\n%s",
-				c == '?' ? "unknown" : "missing value for",
-				argv[optind - 1], advise_usage);
-			return -1;
-		}
-		if (parse_one(a, c, optarg))
-			return -1;
+	a->cap = a->span = a->max_ns = -1;
+	ret = opts_parse_args(&advise_table, argc, argv, a, &a->file, 1, err,
+			      sizeof(err));
+	if (ret == OPTS_HELP) {
+		fputs(advise_intro, stdout);
+		opts_usage(&advise_table, 0, stdout);
+		return 1;
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "ipitrace advise: one FILE expected\n%s", advise_usage);
+	if (ret) {
+		fprintf(stderr, "ipitrace advise: %s (see ipitrace advise -h)\n",
+			err);
 		return -1;
 	}
-	a->file = argv[optind];
-	if (a->kvm) {
-		struct adv_kvm k;
-
-		if (adv_kvm_by_name(a->kvm, &k) < 0)
-			return bad("kvm", a->kvm);
-	}
+	if (a->share_pct > 0)
+		a->o.share = a->share_pct / 100;
+	if (a->max_ns > 0)
+		a->o.max_ns = a->max_ns;
 	return 0;
 }
 
@@ -244,7 +198,7 @@ static int host_advice(const struct advise_args *a, FILE *f)
 		fprintf(stderr, "ipitrace advise: out of memory\n");
 		goto out;
 	}
-	if (a->json)
+	if (!strcmp(a->format, "json"))
 		advice_json(stdout, &adv);
 	else
 		advice_print(stdout, &adv);
@@ -283,7 +237,7 @@ static int guest_advice(const struct advise_args *a, FILE *f)
 		fprintf(stderr, "ipitrace advise: out of memory\n");
 		goto out;
 	}
-	if (a->json)
+	if (!strcmp(a->format, "json"))
 		gadvice_json(stdout, &ga);
 	else
 		gadvice_print(stdout, &ga);

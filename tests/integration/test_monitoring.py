@@ -264,8 +264,8 @@ def _options(text):
 def test_man_page_covers_every_option():
     with open(MAN) as f:
         man = _options(f.read().replace("\\-", "-"))
-    helps = run([IPITRACE, "--help"]).stdout + run(
-        [IPITRACE, "bench", "--help"]).stdout
+    helps = "".join(run([IPITRACE] + sub + ["--help"]).stdout
+                    for sub in ([], ["bench"], ["advise"]))
     opts = _options(helps)
     assert len(opts) > 20, helps
     assert not opts - man, "options missing from the man page: %s" % (
