@@ -125,12 +125,51 @@ struct host_event {
 	} u;
 };
 
-/* Host-side in-kernel counters. */
+/*
+ * Every counter and loss of a host report, text, JSON and /metrics alike:
+ * X(id, key, WHERE, doc). WHERE says what id is: KERNEL, a slot of the
+ * BPF stats array (enum host_stat below); MODEL, a field of user space's
+ * struct kick_stats (src/host/kick.h); LOADER, the programs' recursion
+ * misses from bpf_prog_info.
+ */
+#define HOST_COUNTERS(X)						\
+	X(HS_EVENTS, "events", KERNEL, "events the BPF programs recorded") \
+	X(HS_RB_WAKEUP, "consumer_wakeups", KERNEL,			\
+	  "consumer wake-ups forced from BPF")				\
+	X(ipis, "ipis", MODEL, "IPIs started (ICR writes, PV send-IPI)") \
+	X(results, "results", MODEL, "IPI-target pairs completed")	\
+	X(filtered, "filtered", MODEL, "results dropped by -p / --vcpu") \
+	X(superseded, "superseded", MODEL,				\
+	  "completed by the next IPI to the same target")		\
+	X(timed_out, "timed_out", MODEL, "completed by the timeout")	\
+	X(learned, "learned_threads", MODEL,				\
+	  "vCPU thread identities learned from KVM's events")		\
+	X(unattributed_halts, "unattributed_halts", MODEL,		\
+	  "halt ends in a thread of unknown vCPU")			\
+	X(foreign_ipis, "foreign_ipis", MODEL,				\
+	  "IPIs a vCPU thread sent that were not its kick")
+
+#define HOST_LOSSES(X)							\
+	X(HS_RB_DROP, "ringbuf_drops", KERNEL,				\
+	  "ring-buffer reservation failed")				\
+	X(HS_VCPU_MAP_FULL, "vcpu_map_full", KERNEL,			\
+	  "vCPU thread map full")					\
+	X(recursion_misses, "recursion_misses", LOADER,			\
+	  "hook runs the kernel skipped (bpf_prog_info)")		\
+	X(no_target, "ipis_without_target", MODEL,			\
+	  "IPIs whose targets were never resolved")			\
+	X(out_of_order, "out_of_order_events", MODEL,			\
+	  "stage events refused as out of path order")
+
+#define HOST_SLOT_KERNEL(id)	id,
+#define HOST_SLOT_MODEL(id)
+#define HOST_SLOT_LOADER(id)
+#define HOST_SLOT(id, key, where, doc)	HOST_SLOT_##where(id)
+
+/* Host-side in-kernel counters: the KERNEL rows above. */
 enum host_stat {
-	HS_EVENTS,
-	HS_RB_DROP,		/* lost: ring-buffer reservation failed */
-	HS_VCPU_MAP_FULL,	/* lost: vCPU thread map full */
-	HS_RB_WAKEUP,
+	HOST_COUNTERS(HOST_SLOT)
+	HOST_LOSSES(HOST_SLOT)
 	HS_MAX,
 };
 

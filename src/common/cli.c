@@ -50,6 +50,9 @@ static const struct opt_spec cli_specs[] = {
 	  .parse = parse_hook_type,
 	  .help = "each role uses its TYPE hook where it has one the\n"
 		  "kernel offers (tp_btf, raw_tp, fentry, kprobe, tracepoint)" },
+	{ "metrics", 0, OPT_STRING, "[ADDR:]PORT", .off = F(metrics),
+	  .help = "serve OpenMetrics at http://ADDR:PORT/metrics\n"
+		  "(totals since start; ADDR defaults to 127.0.0.1)" },
 	{ "verbose", 'v', OPT_FLAG, .off = F(verbose),
 	  .help = "libbpf messages and hook probing details" },
 	{ "aggregate", 'a', OPT_FLAG, .off = F(aggregate), .modes = GUEST,
@@ -62,10 +65,6 @@ static const struct opt_spec cli_specs[] = {
 	  .help = "top N send callsites and functions (default 10)" },
 	{ "no-csd", 0, OPT_FLAG, .off = F(no_csd), .modes = GUEST,
 	  .help = "do not pair CSDs (csd:* tracepoints)" },
-	{ "metrics", 0, OPT_STRING, "[ADDR:]PORT", .off = F(metrics),
-	  .modes = GUEST,
-	  .help = "serve OpenMetrics at http://ADDR:PORT/metrics\n"
-		  "(totals since start; ADDR defaults to 127.0.0.1)" },
 	{ "stale-ms", 0, OPT_LONG, "MS", .off = F(stale_ms), .min = 1,
 	  .max = 3600000, .modes = GUEST,
 	  .help = "a pending send older than MS is dropped (default 1000)" },
@@ -141,8 +140,6 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 	if (!emit_backend_find(o->format))
 		BAD("unknown --format '%s' (one of: %s)", o->format,
 		    emit_backend_names());
-	if (o->mode == MODE_HOST && !strcmp(o->format, "openmetrics"))
-		BAD("--format openmetrics is not available in host mode yet");
 	if (o->sysfs_root && o->numa_map)
 		BAD("--sysfs-root and --numa-map both give the NUMA layout: choose one");
 	if (o->btf && (ret = check_regular_file(o->btf)))

@@ -11,6 +11,7 @@
 #include "host_report.h"
 #include "kick.h"
 #include "loader.h"
+#include "metrics.h"
 #include "runner.h"
 #include "topology.h"
 #include "vcpus.h"
@@ -80,6 +81,8 @@ static const int role_events[HR_MAX][2] = {
 const int host_nr_roles = HR_MAX;
 
 
+static void host_drain(void *ctx);
+
 struct host {
 	const struct ipt_opts *o;
 	struct run *run;
@@ -90,6 +93,13 @@ struct host {
 	struct host_report *rep;
 	__u64 prev[HS_MAX];
 	__u64 prev_misses;
+	/* --metrics: totals since start, from a model never reset (the
+	 * report's own when there are no interval reports) */
+	struct metrics_server *ms;
+	struct kick *mkick;
+	struct host_report *total;
+	__u64 base[HS_MAX];
+	__u64 base_misses;
 	__u32 scanned[64];	/* VM processes scanned on their first event */
 	double last_scan;
 	int nr_scanned;
@@ -132,6 +142,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	scan_new_vm(h, e);
 	kick_event(h->kick, e);
+	if (h->mkick && h->mkick != h->kick)
+		kick_event(h->mkick, e);
 	return 0;
 }
 
@@ -140,6 +152,15 @@ static void on_result(const struct kick_result *r, void *ctx)
 	struct host *h = ctx;
 
 	host_report_add(h->rep, r);
+	if (h->total && h->mkick == h->kick)
+		host_report_add(h->total, r);
+}
+
+static void on_total_result(const struct kick_result *r, void *ctx)
+{
+	struct host *h = ctx;
+
+	host_report_add(h->total, r);
 }
 
 static void found_vcpu(pid_t pid, pid_t tid, int vcpu, void *ctx)
@@ -149,6 +170,8 @@ static void found_vcpu(pid_t pid, pid_t tid, int vcpu, void *ctx)
 	__u32 key = tid;
 
 	kick_set_thread(h->kick, tid, pid, vcpu);
+	if (h->mkick && h->mkick != h->kick)
+		kick_set_thread(h->mkick, tid, pid, vcpu);
 	if (h->skel)
 		bpf_map_update_elem(bpf_map__fd(h->skel->maps.vcpu_tids), &key,
 				    &v, BPF_ANY);
@@ -208,12 +231,27 @@ static void host_report(void *ctx, double span)
 	misses = prog_recursion_misses(h->skel->obj);
 	for (i = 0; i < HS_MAX; i++)
 		lost[i] = cur[i] - h->prev[i];
-	host_report_print(h->rep, h->kick, span, lost,
-			  misses - h->prev_misses, !strcmp(h->o->format, "json"), stdout);
+	host_report_print(h->rep, h->kick, span, lost, misses - h->prev_misses,
+			  emit_backend_find(h->o->format), stdout);
 	memcpy(h->prev, cur, sizeof(cur));
 	h->prev_misses = misses;
 	host_report_reset(h->rep);
 	kick_reset_stats(h->kick);
+}
+
+/* One scrape: totals since the hooks were attached. */
+static void host_scrape(struct emitter *e, void *ctx)
+{
+	struct host *h = ctx;
+	__u64 cur[HS_MAX];
+	int i;
+
+	host_drain(h);
+	read_percpu_counters(bpf_map__fd(h->skel->maps.stats), HS_MAX, cur);
+	for (i = 0; i < HS_MAX; i++)
+		cur[i] -= h->base[i];
+	host_report_scrape(e, h->total, h->mkick, cur,
+			   prog_recursion_misses(h->skel->obj) - h->base_misses);
 }
 
 /* Sleep a tick; rescan for vCPU threads (new VMs) every 250 ms. */
@@ -223,7 +261,10 @@ static void host_tick(void *ctx)
 	struct host *h = ctx;
 	double t;
 
-	nanosleep(&tick, NULL);
+	if (h->ms)
+		metrics_poll(h->ms, 50, host_scrape, h);
+	else
+		nanosleep(&tick, NULL);
 	t = mono_now();
 	if (t - h->last_scan >= 0.25) {
 		scan_vcpus(h);
@@ -235,8 +276,12 @@ static void host_drain(void *ctx)
 {
 	struct host *h = ctx;
 
+	__u64 now = ktime_now();
+
 	ring_buffer__consume(h->rb);
-	kick_flush(h->kick, ktime_now());
+	kick_flush(h->kick, now);
+	if (h->mkick && h->mkick != h->kick)
+		kick_flush(h->mkick, now);
 }
 
 static void host_finish(void *ctx)
@@ -262,6 +307,21 @@ static int host_prepare(struct run *r, void *ctx)
 	return 0;
 }
 
+/* --metrics: the totals' report, and their model when interval reports
+ * reset the report's own. 0, or -1 when out of memory. */
+static int open_metrics(struct host *h, const bool hooked[KS_MAX],
+			const struct hook_desc_pair *descs)
+{
+	if (!h->o->metrics)
+		return 0;
+	h->mkick = h->o->interval ? kick_new(on_total_result, h) : h->kick;
+	h->total = host_report_new(&h->topo, hooked, descs, HR_MAX);
+	if (!h->mkick || !h->total)
+		return -1;
+	kick_set_hooked(h->mkick, hooked);
+	return 0;
+}
+
 static int host_open(struct run *r, void *ctx,
 		     const struct bpf_object_open_opts *oo)
 {
@@ -273,6 +333,11 @@ static int host_open(struct run *r, void *ctx,
 
 	if (load_topology(&h->topo, h->o->sysfs_root, h->o->numa_map))
 		return -1;
+	if (h->o->metrics) {
+		h->ms = metrics_listen(h->o->metrics, stderr);
+		if (!h->ms)
+			return -1;
+	}
 	h->kick = kick_new(on_result, h);
 	stage_hooks(h, hooked);
 	if (h->kick)
@@ -283,12 +348,15 @@ static int host_open(struct run *r, void *ctx,
 		descs[i].btf = r->roles[i].btf_obj[0] ? r->roles[i].btf_obj : NULL;
 	}
 	h->rep = host_report_new(&h->topo, hooked, descs, HR_MAX);
-	if (!h->kick || !h->rep) {
+	if (!h->kick || !h->rep || open_metrics(h, hooked, descs)) {
 		fprintf(stderr, "ipitrace: out of memory\n");
 		return -1;
 	}
 	kick_set_filter(h->kick, h->o->pid > 0 ? h->o->pid : 0,
 			h->o->vcpu >= 0 ? h->o->vcpu : -1);
+	if (h->mkick && h->mkick != h->kick)
+		kick_set_filter(h->mkick, h->o->pid > 0 ? h->o->pid : 0,
+				h->o->vcpu >= 0 ? h->o->vcpu : -1);
 	host_report_set_view(h->rep, h->o->vcpu_kick, h->o->halt);
 	host_report_show_exits(h->rep, h->o->exits);
 	if (h->o->samples && host_report_keep_samples(h->rep, h->o->samples)) {
@@ -313,9 +381,27 @@ static int host_loaded(struct run *r, void *ctx)
 	return 0;
 }
 
+/* Count from here: the totals of a scrape start with every hook in place. */
+static int host_start(struct run *r, void *ctx)
+{
+	struct host *h = ctx;
+
+	if (h->ms) {
+		read_percpu_counters(bpf_map__fd(h->skel->maps.stats), HS_MAX,
+				     h->base);
+		h->base_misses = prog_recursion_misses(h->skel->obj);
+	}
+	return 0;
+}
+
 static void host_banner(struct run *r, void *ctx, FILE *f)
 {
-	fprintf(f, "Tracing KVM IPIs and halts... Hit Ctrl-C to end.\n");
+	struct host *h = ctx;
+
+	fprintf(f, "Tracing KVM IPIs and halts");
+	if (h->ms)
+		fprintf(f, ", serving /metrics on port %d", metrics_port(h->ms));
+	fprintf(f, "... Hit Ctrl-C to end.\n");
 	fflush(NULL);
 }
 
@@ -326,7 +412,11 @@ static void host_cleanup(void *ctx)
 	ring_buffer__free(h->rb);
 	ipi_host_bpf__destroy(h->skel);
 	host_report_free(h->rep);
+	host_report_free(h->total);
+	if (h->mkick != h->kick)
+		kick_free(h->mkick);	/* NULL without --metrics */
 	kick_free(h->kick);
+	metrics_close(h->ms);
 	topology_free(&h->topo);
 }
 
@@ -336,6 +426,7 @@ static const struct mode host_mode = {
 	.prepare = host_prepare,
 	.open = host_open,
 	.loaded = host_loaded,
+	.start = host_start,
 	.banner = host_banner,
 	.ops = &host_ops,
 	.cleanup = host_cleanup,

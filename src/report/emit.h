@@ -200,7 +200,18 @@ __attribute__((format(printf, 2, 3)))
 void emit_caption(struct emitter *e, const char *fmt, ...);
 void emit_only(struct emitter *e, enum emit_audience a);
 
-/* Text helpers shared with reports not yet ported (host_report.c). */
+/* emit_only(@a) within the audience already chosen (for helpers called
+ * from inside an emit_only() section); returns what to restore. */
+static inline enum emit_audience emit_narrow(struct emitter *e,
+					     enum emit_audience a)
+{
+	enum emit_audience prev = e->only;
+
+	e->only = prev & a;
+	return prev;
+}
+
+/* Text helpers (fmt_ns also for cells a report formats itself). */
 const char *fmt_ns(uint64_t ns, char *buf, size_t len);	/* "12.3us" */
 void print_log2_hist(FILE *f, const struct hist *h, const char *unit);
 

@@ -146,18 +146,21 @@ static void format(char *buf, size_t len, const struct emit_value *v,
 	}
 }
 
+/* Cells left empty at the end of a row are not printed (no blanks). */
 static void print_cols(struct emitter *e, const struct emit_frame *t,
 		       bool header)
 {
-	int i;
+	int i, n = t->nr_cols;
 
-	for (i = 0; i < t->nr_cols; i++) {
+	while (n > 1 && !*(header ? t->cols[n - 1].title : tx(e)->cells[n - 1]))
+		n--;
+	for (i = 0; i < n; i++) {
 		const struct emit_col *c = &t->cols[i];
 		const char *s = header ? c->title : tx(e)->cells[i];
 
 		if (i)
 			fprintf(e->f, "%*s", c->gap > 0 ? c->gap : 1, "");
-		if (i == t->nr_cols - 1 && c->width <= 0)
+		if (i == n - 1 && (c->width <= 0 || !*s))
 			fputs(s, e->f);		/* no trailing blanks */
 		else
 			fprintf(e->f, "%*s", c->width, s);

@@ -2,7 +2,7 @@
 /* VM exit tables of the host report (see host_exits.h). */
 #include <stdlib.h>
 #include "host_exits.h"
-#include "output.h"
+#include "host_report_int.h"
 
 /* One table's rows, sorted, with their totals. */
 struct exit_rows {
@@ -92,149 +92,158 @@ static double pct(__u64 a, __u64 b)
 	return b ? 100.0 * a / b : 0;
 }
 
-static void text_header(FILE *f, bool per_vcpu)
-{
-	if (per_vcpu)
-		fprintf(f, "%8s %5s ", "PID", "VCPU");
-	fprintf(f, "%-24s %9s %8s %7s %9s %9s %9s %9s %9s\n", "REASON",
-		"SAMPLES", "SAMPLES%", "TIME%", "MIN", "MAX", "AVG", "P50",
-		"P99");
-}
+static const struct emit_col exit_cols[] = {
+	{ .key = "pid", .title = "PID", .width = 8 },
+	{ .key = "vcpu", .title = "VCPU", .width = 5 },
+	{ .key = "name", .title = "REASON", .width = -24 },
+	{ .key = "count", .title = "SAMPLES", .width = 9 },
+	{ .key = "samples_pct_text", .title = "SAMPLES%", .width = 8 },
+	{ .key = "time_pct_text", .title = "TIME%", .width = 7 },
+	{ .key = "min_ns", .title = "MIN", .width = 9, .fmt = EMIT_COL_NS },
+	{ .key = "max_ns", .title = "MAX", .width = 9, .fmt = EMIT_COL_NS },
+	{ .key = "mean_ns", .title = "AVG", .width = 9, .fmt = EMIT_COL_NS },
+	{ .key = "p50_ns", .title = "P50", .width = 9, .fmt = EMIT_COL_NS },
+	{ .key = "p99_ns", .title = "P99", .width = 9, .fmt = EMIT_COL_NS },
+};
 
-static void text_row(FILE *f, const struct kick_exit *x, __u64 count,
-		     __u64 ns, bool per_vcpu)
+static void exit_row(struct emitter *e, const struct kick_exit *x,
+		     __u64 count, __u64 ns, bool per_vcpu)
 {
 	const struct hist *h = &x->hist;
-	char name[64], b[5][32];
+	char name[64], msr[24];
+	bool ok = x->timed > 0;
+	enum emit_audience prev;
 
-	if (per_vcpu)
-		fprintf(f, "%8u %5d ", x->pid, x->vcpu);
-	fprintf(f, "%-24s %9llu %7.2f%% ", row_name(x, name, sizeof(name)),
-		(unsigned long long)x->count, pct(x->count, count));
-	if (!x->timed) {
-		fprintf(f, "%7s %9s %9s %9s %9s %9s\n", "-", "-", "-", "-",
-			"-", "-");
-		return;
+	emit_obj(e, NULL);
+	if (per_vcpu) {
+		emit_u64(e, "pid", x->pid);
+		emit_i64(e, "vcpu", x->vcpu);
 	}
-	fprintf(f, "%6.2f%% %9s %9s %9s %9s %9s\n", pct(x->total_ns, ns),
-		fmt_ns(h->min, b[0], sizeof(b[0])),
-		fmt_ns(h->max, b[1], sizeof(b[1])),
-		fmt_ns(hist_mean(h), b[2], sizeof(b[2])),
-		fmt_ns(hist_percentile(h, 50), b[3], sizeof(b[3])),
-		fmt_ns(hist_percentile(h, 99), b[4], sizeof(b[4])));
+	prev = emit_narrow(e, EMIT_MACHINE);
+	emit_str(e, "reason", kick_exit_name(x->isa, x->reason, name,
+					     sizeof(name)));
+	emit_u64(e, "isa", x->isa);
+	snprintf(msr, sizeof(msr), "0x%llx", (unsigned long long)x->msr);
+	emit_str(e, "msr", x->msr == KICK_NO_MSR ? NULL : msr);
+	emit_str(e, "msr_name", x->msr == KICK_NO_MSR ? NULL :
+		 kick_msr_name(x->msr));
+	emit_only(e, prev);
+	emit_u64(e, "count", x->count);
+	emit_narrow(e, EMIT_MACHINE);
+	emit_dbl(e, "share", count ? (double)x->count / count : 0);
+	emit_dbl(e, "samples_pct", pct(x->count, count));
+	emit_u64(e, "timed", x->timed);
+	if (ok)
+		emit_dbl(e, "time_pct", pct(x->total_ns, ns));
+	else
+		emit_null(e, "time_pct");
+	host_emit_lat(e, "total_ns", ok, x->total_ns);
+	emit_only(e, prev);
+	host_emit_lat(e, "min_ns", ok, h->min);
+	host_emit_lat(e, "max_ns", ok, h->max);
+	host_emit_lat(e, "mean_ns", ok, hist_mean(h));
+	host_emit_lat(e, "p50_ns", ok, hist_percentile(h, 50));
+	host_emit_lat(e, "p99_ns", ok, hist_percentile(h, 99));
+	emit_narrow(e, EMIT_HUMAN);
+	emit_str(e, "name", row_name(x, name, sizeof(name)));
+	snprintf(msr, sizeof(msr), "%.2f%%", pct(x->count, count));
+	emit_str(e, "samples_pct_text", msr);
+	snprintf(msr, sizeof(msr), "%.2f%%", pct(x->total_ns, ns));
+	emit_str(e, "time_pct_text", ok ? msr : "-");
+	emit_only(e, prev);
+	emit_end(e);
 }
 
-static void text_table(FILE *f, const struct kick *k, bool per_vcpu)
+static void exit_table(struct emitter *e, const struct kick *k, bool per_vcpu)
 {
 	struct exit_rows r;
 	__u64 count, ns;
 	size_t i;
 
-	if (exit_rows(k, per_vcpu, &r))
-		return;
-	text_header(f, per_vcpu);
-	for (i = 0; i < r.n; i++) {
-		shares_of(&r, i, per_vcpu, &count, &ns);
-		text_row(f, r.x[i], count, ns, per_vcpu);
+	/* the per-vCPU table has the PID and VCPU columns first */
+	emit_table(e, per_vcpu ? "exits_per_vcpu" : "exits",
+		   per_vcpu ? "By vCPU:" : "Exit-to-entry time by reason:",
+		   exit_cols + (per_vcpu ? 0 : 2),
+		   ARRAY_SIZE(exit_cols) - (per_vcpu ? 0 : 2));
+	if (!exit_rows(k, per_vcpu, &r)) {
+		for (i = 0; i < r.n; i++) {
+			shares_of(&r, i, per_vcpu, &count, &ns);
+			exit_row(e, r.x[i], count, ns, per_vcpu);
+		}
+		free(r.x);
 	}
-	free(r.x);
+	emit_end(e);
 }
 
-void host_exits_text(FILE *f, const struct kick *k, bool detail, bool hooked)
+void host_exits_emit(struct emitter *e, const struct kick *k, bool detail,
+		     bool hooked)
 {
+	enum emit_audience prev = e->only;
 	struct exit_rows r;
 
 	if (exit_rows(k, false, &r))
 		return;
-	if (!r.n) {
-		fprintf(f, "\nVM exits: not observable on this kernel (%s)\n",
-			hooked ? "hook attached, never fired" : "no hook");
-		free(r.x);
-		return;
-	}
-	fprintf(f, "\nVM exits: %llu%s\n", (unsigned long long)r.count,
-		kick_entries_seen(k) ? "" :
-		"  (no VM entry seen: exit-to-entry times unknown)");
+	emit_narrow(e, EMIT_MACHINE);
+	emit_bool(e, "exits_observable", kick_nr_exits(k) > 0);
+	emit_u64(e, "exits_total", r.count);
+	emit_bool(e, "exits_timed", kick_entries_seen(k));
+	emit_only(e, prev & EMIT_HUMAN);
+	if (!r.n)
+		emit_caption(e, "VM exits: not observable on this kernel (%s)",
+			     hooked ? "hook attached, never fired" : "no hook");
+	else
+		emit_caption(e, "VM exits: %llu%s", (unsigned long long)r.count,
+			     kick_entries_seen(k) ? "" :
+			     "  (no VM entry seen: exit-to-entry times unknown)");
 	free(r.x);
-	if (!detail)
-		return;
-	fprintf(f, "Exit-to-entry time by reason:\n");
-	text_table(f, k, false);
-	fprintf(f, "\nBy vCPU:\n");
-	text_table(f, k, true);
+	/* people get the tables with --exits / --halt, programs always */
+	emit_only(e, prev & (detail && r.n ? EMIT_ALL : EMIT_MACHINE));
+	exit_table(e, k, false);
+	exit_table(e, k, true);
+	emit_only(e, prev);
 }
 
-static void json_lat(struct jw *w, const char *key, bool ok, __u64 v)
+/* msr="icr" / "0x..." on MSR exits, "" elsewhere: one label set */
+static void exit_labels(struct emitter *e, const struct kick_exit *x,
+			char *buf, size_t len)
 {
-	if (ok)
-		jw_u64(w, key, v);
-	else
-		jw_null(w, key);
-}
+	const char *m = x->msr == KICK_NO_MSR ? NULL : kick_msr_name(x->msr);
 
-static void json_row(struct jw *w, const struct kick_exit *x,
-		     __u64 count, __u64 ns, bool per_vcpu)
-{
-	const struct hist *h = &x->hist;
-	char name[40], msr[24];
-	bool ok = x->timed > 0;
-
-	jw_obj(w, NULL);
-	if (per_vcpu) {
-		jw_u64(w, "pid", x->pid);
-		jw_i64(w, "vcpu", x->vcpu);
+	emit_label(e, "reason", kick_exit_name(x->isa, x->reason, buf, len));
+	if (x->msr != KICK_NO_MSR && !m) {
+		snprintf(buf, len, "0x%llx", (unsigned long long)x->msr);
+		m = buf;
 	}
-	jw_str(w, "reason", kick_exit_name(x->isa, x->reason, name,
-					   sizeof(name)));
-	jw_u64(w, "isa", x->isa);
-	snprintf(msr, sizeof(msr), "0x%llx", (unsigned long long)x->msr);
-	jw_str(w, "msr", x->msr == KICK_NO_MSR ? NULL : msr);
-	jw_str(w, "msr_name", x->msr == KICK_NO_MSR ? NULL :
-		   kick_msr_name(x->msr));
-	jw_u64(w, "count", x->count);
-	jw_dbl(w, "share", count ? (double)x->count / count : 0);
-	jw_dbl(w, "samples_pct", pct(x->count, count));
-	jw_u64(w, "timed", x->timed);
-	if (ok)
-		jw_dbl(w, "time_pct", pct(x->total_ns, ns));
-	else
-		jw_null(w, "time_pct");
-	json_lat(w, "total_ns", ok, x->total_ns);
-	json_lat(w, "min_ns", ok, h->min);
-	json_lat(w, "max_ns", ok, h->max);
-	json_lat(w, "mean_ns", ok, hist_mean(h));
-	json_lat(w, "p50_ns", ok, hist_percentile(h, 50));
-	json_lat(w, "p99_ns", ok, hist_percentile(h, 99));
-	jw_obj_end(w);
+	emit_label(e, "msr", m ? m : "none");
 }
 
-static void json_table(struct jw *w, const struct kick *k, bool per_vcpu)
+void host_exits_scrape(struct emitter *e, const struct kick *k)
 {
 	struct exit_rows r;
-	__u64 count, ns;
+	char buf[40];
 	size_t i;
 
-	jw_arr(w, per_vcpu ? "exits_per_vcpu" : "exits");
-	if (!exit_rows(k, per_vcpu, &r)) {
-		for (i = 0; i < r.n; i++) {
-			shares_of(&r, i, per_vcpu, &count, &ns);
-			json_row(w, r.x[i], count, ns, per_vcpu);
-		}
-		free(r.x);
+	if (exit_rows(k, false, &r))
+		return;
+	emit_family(e, "ipitrace_host_exits", EMIT_COUNTER, NULL,
+		    "VM exits (kvm_exit) by reason, MSR exits also by MSR.");
+	for (i = 0; i < r.n; i++) {
+		emit_obj(e, NULL);
+		exit_labels(e, r.x[i], buf, sizeof(buf));
+		emit_u64(e, "value", r.x[i]->count);
+		emit_end(e);
 	}
-	jw_arr_end(w);
-}
-
-void host_exits_json(struct jw *w, const struct kick *k)
-{
-	struct exit_rows r;
-
-	jw_bool(w, "exits_observable", kick_nr_exits(k) > 0);
-	if (!exit_rows(k, false, &r)) {
-		jw_u64(w, "exits_total", r.count);
-		free(r.x);
+	emit_end(e);
+	emit_family(e, "ipitrace_host_exit_to_entry_seconds", EMIT_HISTOGRAM,
+		    "seconds", "VM exit to the next VM entry of the same vCPU thread.");
+	for (i = 0; i < r.n; i++) {
+		if (!r.x[i]->timed)
+			continue;
+		emit_obj(e, NULL);
+		exit_labels(e, r.x[i], buf, sizeof(buf));
+		emit_hist(e, NULL, &r.x[i]->hist);
+		emit_end(e);
 	}
-	jw_bool(w, "exits_timed", kick_entries_seen(k));
-	json_table(w, k, false);
-	json_table(w, k, true);
+	emit_end(e);
+	free(r.x);
 }

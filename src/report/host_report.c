@@ -1,91 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Host-mode aggregation and report (see host_report.h). */
+/* Host-mode report (see host_report.h): one emitter function for text,
+ * JSON and the exposition formats. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "host_exits.h"
 #include "host_halts.h"
-#include "host_report.h"
-#include "json.h"
-#include "output.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "host_report_int.h"
 
 static const char *numa_names[HN_MAX] = { "same", "cross", "unknown" };
 
+#define HC_KERNEL(id)	.src = HC_SRC_KERNEL, .slot = id
+#define HC_MODEL(id)	.src = HC_SRC_MODEL, .off = offsetof(struct kick_stats, id)
+#define HC_LOADER(id)	.src = HC_SRC_LOADER
+#define HC_COUNTER(id, k, where, d)	{ .key = k, .doc = d, HC_##where(id) },
+const struct host_counter host_counters[] = { HOST_COUNTERS(HC_COUNTER) };
+const struct host_counter host_losses[] = { HOST_LOSSES(HC_COUNTER) };
+#undef HC_COUNTER
+const size_t host_nr_counters = ARRAY_SIZE(host_counters);
+const size_t host_nr_losses = ARRAY_SIZE(host_losses);
+
+__u64 host_counter_value(const struct host_report *r,
+			 const struct host_counter *c)
+{
+	const struct kick_stats *ks = kick_get_stats(r->kick);
+
+	if (c->src == HC_SRC_LOADER)
+		return r->misses;
+	if (c->src == HC_SRC_KERNEL)
+		return r->lost[c->slot];
+	return *(const __u64 *)((const char *)ks + c->off);
+}
+
 /* The stage at position @i of the path, then "total" (i == KS_MAX). */
-static int stage_seq(int i)
+int host_stage_seq(int i)
 {
 	return i < KS_MAX ? kick_stage_at(i) : KS_TOTAL;
 }
 
-struct host_report {
-	struct host_agg *agg;
-	bool hooked[KS_MAX];
-	bool exit_hooked;
-	struct hook_desc_pair *hooks;	/* owned copies */
-	int nr_hooks;
-	bool kick_detail;
-	bool halt_detail;
-	bool exit_detail;
-	/* set by host_report_print() */
-	const struct kick *kick;
-	double duration_s;
-	__u64 lost[HS_MAX];
-	__u64 misses;
-	/* --samples N: the first N followed IPIs, stage by stage (JSON) */
-	struct kick_result *samples;
-	size_t nr_samples, max_samples;
-};
-
-/*
- * Every counter of the report, text and JSON alike: from the BPF side's
- * enum host_stat (bpf >= 0), the model's struct kick_stats (at ks_off), or
- * the programs' recursion misses.
- */
-enum { SEC_COUNTERS, SEC_LOST };
-
-static const struct counter {
-	const char *key;
-	int sec;
-	int bpf;
-	size_t ks_off;
-	bool misses;
-} counters[] = {
-#define BPF(key, sec, stat)	{ key, sec, stat, 0, false }
-#define KS(key, sec, field)	{ key, sec, -1, offsetof(struct kick_stats, field), false }
-	BPF("events", SEC_COUNTERS, HS_EVENTS),
-	BPF("consumer_wakeups", SEC_COUNTERS, HS_RB_WAKEUP),
-	KS("ipis", SEC_COUNTERS, ipis),
-	KS("results", SEC_COUNTERS, results),
-	KS("filtered", SEC_COUNTERS, filtered),
-	KS("superseded", SEC_COUNTERS, superseded),
-	KS("timed_out", SEC_COUNTERS, timed_out),
-	KS("learned_threads", SEC_COUNTERS, learned),
-	KS("unattributed_halts", SEC_COUNTERS, unattributed_halts),
-	KS("foreign_ipis", SEC_COUNTERS, foreign_ipis),
-	BPF("ringbuf_drops", SEC_LOST, HS_RB_DROP),
-	BPF("vcpu_map_full", SEC_LOST, HS_VCPU_MAP_FULL),
-	{ "recursion_misses", SEC_LOST, -1, 0, true },
-	KS("ipis_without_target", SEC_LOST, no_target),
-	KS("out_of_order_events", SEC_LOST, out_of_order),
-#undef BPF
-#undef KS
-};
-
-static __u64 counter_value(const struct host_report *r, const struct counter *c)
-{
-	const struct kick_stats *ks = kick_get_stats(r->kick);
-
-	if (c->misses)
-		return r->misses;
-	if (c->bpf >= 0)
-		return r->lost[c->bpf];
-	return *(const __u64 *)((const char *)ks + c->ks_off);
-}
-
-/* --- stage rows: shared by text and JSON --- */
+/* --- stage rows --- */
 
 enum row_kind {
 	ROW_DATA,		/* samples */
@@ -126,80 +80,155 @@ static const char *why_not(int kind)
 		"not observable on this kernel (hook attached, never fired)";
 }
 
-/* --- text --- */
-
-static void text_stage_row(FILE *f, const struct host_report *r, int state,
-			   int s)
+void host_emit_lat(struct emitter *e, const char *key, bool ok, __u64 v)
 {
-	const struct host_agg *a = r->agg;
-	const struct hist *h = &a->st[state][s];
-	int kind = stage_kind(r, state, s);
-	char b1[32], b2[32], b3[32];
-
-	fprintf(f, "%-10s ", kick_stage_name(s));
-	if (kind == ROW_NO_HOOK || kind == ROW_NEVER_FIRED) {
-		fprintf(f, "%s\n", why_not(kind));
-		return;
-	}
-	fprintf(f, "%8llu ", (unsigned long long)a->seen[state][s]);
-	if (kind == ROW_EMPTY) {
-		fprintf(f, "%10s %10s %10s  %s\n", "-", "-", "-",
-			s == KS_ICR ? "(origin; no VM exit seen before it)" :
-				      "(not seen on these IPIs)");
-		return;
-	}
-	fprintf(f, "%10s %10s %10s%s\n", fmt_ns(hist_mean(h), b1, sizeof(b1)),
-		fmt_ns(hist_percentile(h, 50), b2, sizeof(b2)),
-		fmt_ns(hist_percentile(h, 99), b3, sizeof(b3)),
-		s == KS_ICR ? "  (from the sender's VM exit)" : "");
+	if (ok)
+		emit_u64(e, key, v);
+	else
+		emit_null(e, key);
 }
 
-static void text_stage_table(FILE *f, const struct host_report *r, int state)
+static const struct emit_col stage_cols[] = {
+	{ .key = "name", .title = "STAGE", .width = -10 },
+	/* text: a stage that cannot be seen says why here */
+	{ .key = "count", .title = "COUNT", .width = 8 },
+	{ .key = "mean_ns", .title = "MEAN", .width = 10, .fmt = EMIT_COL_NS },
+	{ .key = "p50_ns", .title = "P50", .width = 10, .fmt = EMIT_COL_NS },
+	{ .key = "p99_ns", .title = "P99", .width = 10, .fmt = EMIT_COL_NS },
+	{ .key = "note", .title = "", .gap = 2 },
+};
+
+static void stage_row(struct emitter *e, const struct host_report *r,
+		      int state, int s)
+{
+	const struct hist *h = &r->agg->st[state][s];
+	int kind = stage_kind(r, state, s);
+	bool data = kind == ROW_DATA, seen = data || kind == ROW_EMPTY;
+	enum emit_audience prev;
+
+	emit_obj(e, NULL);
+	emit_str(e, "name", kick_stage_name(s));
+	prev = emit_narrow(e, EMIT_MACHINE);
+	emit_bool(e, "observable", seen);
+	emit_u64(e, "count", seen ? r->agg->seen[state][s] : 0);
+	emit_only(e, seen ? prev : prev & EMIT_MACHINE);
+	host_emit_lat(e, "p50_ns", data, hist_percentile(h, 50));
+	host_emit_lat(e, "p99_ns", data, hist_percentile(h, 99));
+	host_emit_lat(e, "mean_ns", data, hist_mean(h));
+	emit_only(e, prev & EMIT_HUMAN);
+	if (!seen)
+		emit_str(e, "count", why_not(kind));
+	else
+		emit_u64(e, "count", r->agg->seen[state][s]);
+	if (s == KS_ICR)
+		emit_str(e, "note", data ? "(from the sender's VM exit)" :
+			 "(origin; no VM exit seen before it)");
+	else if (kind == ROW_EMPTY)
+		emit_str(e, "note", "(not seen on these IPIs)");
+	emit_only(e, prev);
+	emit_end(e);
+}
+
+static void stage_table(struct emitter *e, const struct host_report *r,
+			int state, const char *title)
 {
 	int i;
 
-	fprintf(f, "%-10s %8s %10s %10s %10s\n", "STAGE", "COUNT", "MEAN",
-		"P50", "P99");
+	emit_table(e, "stages", title, stage_cols, ARRAY_SIZE(stage_cols));
 	for (i = 0; i <= KS_MAX; i++)
-		text_stage_row(f, r, state, stage_seq(i));
+		stage_row(e, r, state, host_stage_seq(i));
+	emit_end(e);
 }
 
-static void text_kick(FILE *f, const struct host_report *r)
+static void emit_by_state(struct emitter *e, const struct host_report *r)
 {
-	const struct host_agg *a = r->agg;
-	char b1[32], b2[32];
-	int st, i, s, n;
+	enum emit_audience prev = emit_narrow(e, EMIT_DATA);
+	int st;
 
-	fprintf(f, "\nIPIs followed: %llu (%llu targets)\n",
-		(unsigned long long)a->ipis, (unsigned long long)a->results);
-	fprintf(f, "\nvCPU kick path, delta from the previous observed stage:\n");
-	text_stage_table(f, r, TS_MAX);
-	for (st = 0; r->kick_detail && st < TS_MAX; st++) {
-		if (!a->seen[st][KS_ICR])
-			continue;
-		fprintf(f, "\nTarget %s when the IPI arrived: %llu\n",
-			kick_state_name(st),
-			(unsigned long long)a->seen[st][KS_ICR]);
-		text_stage_table(f, r, st);
+	emit_obj(e, "by_target_state");
+	for (st = 0; st < TS_MAX; st++) {
+		emit_obj(e, kick_state_name(st));
+		emit_u64(e, "count", r->agg->seen[st][KS_ICR]);
+		stage_table(e, r, st, NULL);
+		emit_end(e);
 	}
-	fprintf(f, "\nTotal by host NUMA class of the two vCPU threads' CPUs:\n");
+	emit_end(e);
+	emit_only(e, prev & EMIT_HUMAN);
+	for (st = 0; r->kick_detail && st < TS_MAX; st++) {
+		char title[96];
+
+		if (!r->agg->seen[st][KS_ICR])
+			continue;
+		snprintf(title, sizeof(title), "Target %s when the IPI arrived: %llu",
+			 kick_state_name(st),
+			 (unsigned long long)r->agg->seen[st][KS_ICR]);
+		stage_table(e, r, st, title);
+	}
+	emit_only(e, prev);
+}
+
+static void emit_numa(struct emitter *e, const struct host_agg *a)
+{
+	enum emit_audience prev = emit_narrow(e, EMIT_DATA);
+	char text[512] = "Total by host NUMA class of the two vCPU threads' CPUs:";
+	char b1[32], b2[32];
+	size_t len = strlen(text);
+	int n;
+
+	emit_obj(e, "by_numa");
+	for (n = HN_SAME; n <= HN_CROSS; n++) {
+		const struct hist *h = &a->numa_total[n];
+
+		emit_obj(e, numa_names[n]);
+		emit_u64(e, "count", h->count);
+		host_emit_lat(e, "total_p50_ns", h->count, hist_percentile(h, 50));
+		host_emit_lat(e, "total_p99_ns", h->count, hist_percentile(h, 99));
+		emit_end(e);
+	}
+	emit_end(e);
 	for (n = 0; n < HN_MAX; n++) {
 		const struct hist *h = &a->numa_total[n];
 
-		if (!h->count)
-			continue;
-		fprintf(f, "  %-7s node: count %llu  p50 %s  p99 %s\n",
-			numa_names[n], (unsigned long long)h->count,
-			fmt_ns(hist_percentile(h, 50), b1, sizeof(b1)),
-			fmt_ns(hist_percentile(h, 99), b2, sizeof(b2)));
+		if (h->count && len < sizeof(text))
+			len += snprintf(text + len, sizeof(text) - len,
+					"\n  %-7s node: count %llu  p50 %s  p99 %s",
+					numa_names[n], (unsigned long long)h->count,
+					fmt_ns(hist_percentile(h, 50), b1, sizeof(b1)),
+					fmt_ns(hist_percentile(h, 99), b2, sizeof(b2)));
 	}
+	emit_only(e, prev & EMIT_HUMAN);
+	emit_caption(e, "%s", text);
+	emit_only(e, prev);
+}
+
+/* people: each stage's log2 histogram */
+static void emit_stage_hists(struct emitter *e, const struct host_report *r)
+{
+	enum emit_audience prev = emit_narrow(e, EMIT_HUMAN);
+	int i, s;
+
 	for (i = 1; r->kick_detail && i <= KS_MAX; i++) {
-		s = stage_seq(i);
-		if (!a->st[TS_MAX][s].count)
+		s = host_stage_seq(i);
+		if (!r->agg->st[TS_MAX][s].count)
 			continue;
-		fprintf(f, "\n%s:\n", kick_stage_name(s));
-		print_log2_hist(f, &a->st[TS_MAX][s], "nsecs");
+		emit_obj_titled(e, kick_stage_name(s), "%s:", kick_stage_name(s));
+		emit_hist(e, NULL, &r->agg->st[TS_MAX][s]);
+		emit_end(e);
 	}
+	emit_only(e, prev);
+}
+
+static void emit_kick(struct emitter *e, const struct host_report *r)
+{
+	const struct host_agg *a = r->agg;
+
+	emit_caption(e, "IPIs followed: %llu (%llu targets)",
+		     (unsigned long long)a->ipis, (unsigned long long)a->results);
+	stage_table(e, r, TS_MAX,
+		    "vCPU kick path, delta from the previous observed stage:");
+	emit_by_state(e, r);
+	emit_numa(e, a);
+	emit_stage_hists(e, r);
 }
 
 /* vCPUs of the VM of vCPU entry @i when @i is the VM's first known entry
@@ -223,224 +252,166 @@ static int vm_vcpus(const struct kick *k, size_t i)
 	return n;
 }
 
-static void text_vms(FILE *f, const struct kick *k)
+/* The heading with the VMs seen, and the "vms" list. */
+static void emit_heading(struct emitter *e, const struct host_report *r)
 {
-	size_t i;
+	enum emit_audience prev = emit_narrow(e, EMIT_DATA);
+	char text[512];
+	size_t i, len;
 	int n, shown = 0;
 
-	for (i = 0; i < kick_nr_vcpus(k); i++) {
-		n = vm_vcpus(k, i);
-		if (n)
-			fprintf(f, "%s pid %u (%d vCPUs)", shown++ ? "," : " VMs:",
-				kick_vcpu_at(k, i)->pid, n);
+	len = snprintf(text, sizeof(text), "\n--- %.1f s --- host,",
+		       r->duration_s);
+	emit_list(e, "vms", NULL);
+	for (i = 0; i < kick_nr_vcpus(r->kick); i++) {
+		if (!(n = vm_vcpus(r->kick, i)))
+			continue;
+		emit_obj(e, NULL);
+		emit_u64(e, "pid", kick_vcpu_at(r->kick, i)->pid);
+		emit_u64(e, "vcpus", n);
+		emit_end(e);
+		if (len < sizeof(text))
+			len += snprintf(text + len, sizeof(text) - len,
+					"%s pid %u (%d vCPUs)",
+					shown++ ? "," : " VMs:",
+					kick_vcpu_at(r->kick, i)->pid, n);
 	}
-	if (!shown)
-		fprintf(f, " no VM seen");
+	emit_end(e);
+	emit_only(e, prev & EMIT_HUMAN);
+	emit_caption(e, "%s%s", text, shown ? "" : " no VM seen");
+	emit_only(e, prev);
 }
 
-static void text_counters(FILE *f, const struct host_report *r)
+static void emit_counter_obj(struct emitter *e, const struct host_report *r,
+			     const char *key, const char *title,
+			     const struct host_counter *c, size_t n)
+{
+	size_t i;
+
+	emit_obj_titled(e, key, "%s", title);
+	for (i = 0; i < n; i++)
+		emit_u64(e, c[i].key, host_counter_value(r, &c[i]));
+	emit_end(e);
+}
+
+static void emit_counters(struct emitter *e, const struct host_report *r)
 {
 	const struct kick_stats *ks = kick_get_stats(r->kick);
-	static const char *title[] = { "\nCounters:", "\nLost:" };
-	size_t i;
-	int sec, p, s;
+	/* people see the refusals only when there were some, and only the
+	 * stages that had them */
+	enum emit_audience prev = e->only,
+		line = prev & (ks->out_of_order ? EMIT_ALL : EMIT_MACHINE);
+	int p, s;
 
-	for (sec = SEC_COUNTERS; sec <= SEC_LOST; sec++) {
-		fputs(title[sec] + (sec == SEC_LOST), f);
-		for (i = 0; i < ARRAY_SIZE(counters); i++)
-			if (counters[i].sec == sec)
-				fprintf(f, " %s=%llu", counters[i].key,
-					(unsigned long long)counter_value(r, &counters[i]));
-		fputc('\n', f);
-	}
-	if (!ks->out_of_order)
-		return;
-	fprintf(f, "Out of order, by stage refused:");
+	emit_counter_obj(e, r, "counters", "Counters:", host_counters,
+			 host_nr_counters);
+	emit_counter_obj(e, r, "lost", "Lost:", host_losses, host_nr_losses);
+	emit_only(e, line);
+	emit_obj_titled(e, "out_of_order_by_stage",
+			"Out of order, by stage refused:");
 	for (p = 0; p < KS_MAX; p++) {
 		s = kick_stage_at(p);
-		if (ks->out_of_order_by[s])
-			fprintf(f, " %s=%llu", kick_stage_name(s),
-				(unsigned long long)ks->out_of_order_by[s]);
+		emit_only(e, ks->out_of_order_by[s] ? line : line & EMIT_MACHINE);
+		emit_u64(e, kick_stage_name(s), ks->out_of_order_by[s]);
 	}
-	fputc('\n', f);
+	emit_only(e, line);
+	emit_end(e);
+	emit_only(e, prev);
 }
 
-static void host_text(FILE *f, const struct host_report *r)
+static void emit_hooks(struct emitter *e, const struct host_report *r)
 {
-	fprintf(f, "\n--- %.1f s --- host,", r->duration_s);
-	text_vms(f, r->kick);
-	fputc('\n', f);
-	text_kick(f, r);
-	host_halts_text(f, r->kick, r->halt_detail, r->hooked[KS_HALT_END]);
-	host_exits_text(f, r->kick, r->halt_detail || r->exit_detail,
-			r->exit_hooked);
-	text_counters(f, r);
-	fflush(f);
-}
+	enum emit_audience prev = emit_narrow(e, EMIT_DATA);
+	int i;
 
-/* --- JSON --- */
-
-static void json_lat(struct jw *w, const char *key, bool ok, __u64 v)
-{
-	if (ok)
-		jw_u64(w, key, v);
-	else
-		jw_null(w, key);
-}
-
-static void json_stages(struct jw *w, const struct host_report *r, int state)
-{
-	const struct host_agg *a = r->agg;
-	int i, s;
-
-	jw_arr(w, "stages");
-	for (i = 0; i <= KS_MAX; i++) {
-		const struct hist *h = &a->st[state][s = stage_seq(i)];
-		int kind = stage_kind(r, state, s);
-		bool data = kind == ROW_DATA;
-
-		jw_obj(w, NULL);
-		jw_str(w, "name", kick_stage_name(s));
-		jw_bool(w, "observable", kind == ROW_DATA || kind == ROW_EMPTY);
-		jw_u64(w, "count", data || kind == ROW_EMPTY ? a->seen[state][s] : 0);
-		json_lat(w, "p50_ns", data, hist_percentile(h, 50));
-		json_lat(w, "p99_ns", data, hist_percentile(h, 99));
-		json_lat(w, "mean_ns", data, hist_mean(h));
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
-}
-
-static void json_by_state(struct jw *w, const struct host_report *r)
-{
-	int st;
-
-	jw_obj(w, "by_target_state");
-	for (st = 0; st < TS_MAX; st++) {
-		jw_obj(w, kick_state_name(st));
-		jw_u64(w, "count", r->agg->seen[st][KS_ICR]);
-		json_stages(w, r, st);
-		jw_obj_end(w);
-	}
-	jw_obj_end(w);
-}
-
-static void json_numa(struct jw *w, const struct host_agg *a)
-{
-	int n;
-
-	jw_obj(w, "by_numa");
-	for (n = HN_SAME; n <= HN_CROSS; n++) {
-		const struct hist *h = &a->numa_total[n];
-
-		jw_obj(w, numa_names[n]);
-		jw_u64(w, "count", h->count);
-		json_lat(w, "total_p50_ns", h->count, hist_percentile(h, 50));
-		json_lat(w, "total_p99_ns", h->count, hist_percentile(h, 99));
-		jw_obj_end(w);
-	}
-	jw_obj_end(w);
-}
-
-static void json_vms(struct jw *w, const struct kick *k)
-{
-	size_t i;
-	int n;
-
-	jw_arr(w, "vms");
-	for (i = 0; i < kick_nr_vcpus(k); i++) {
-		n = vm_vcpus(k, i);
-		if (!n)
-			continue;
-		jw_obj(w, NULL);
-		jw_u64(w, "pid", kick_vcpu_at(k, i)->pid);
-		jw_u64(w, "vcpus", n);
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
+	emit_obj(e, "hooks");
+	for (i = 0; i < r->nr_hooks; i++)
+		emit_str(e, r->hooks[i].role, r->hooks[i].desc);
+	emit_end(e);
+	/* the BTF object (vmlinux or a module) of each tp_btf/fentry hook */
+	emit_obj(e, "hooks_btf");
+	for (i = 0; i < r->nr_hooks; i++)
+		if (r->hooks[i].btf)
+			emit_str(e, r->hooks[i].role, r->hooks[i].btf);
+	emit_end(e);
+	emit_only(e, prev);
 }
 
 /* Raw per-IPI stage timestamps (bpf_ktime_get_ns, CLOCK_MONOTONIC), null
  * for stages not seen, so that a test can hold them against its own clock. */
-static void json_samples(struct jw *w, const struct host_report *r)
+static void emit_samples(struct emitter *e, const struct host_report *r)
 {
+	enum emit_audience prev = emit_narrow(e, EMIT_DATA);
 	size_t j;
 	int i, s;
 
-	jw_arr(w, "samples");
+	emit_list(e, "samples", NULL);
 	for (j = 0; j < r->nr_samples; j++) {
 		const struct kick_result *x = &r->samples[j];
 
-		jw_obj(w, NULL);
-		jw_u64(w, "ipi", x->ipi_id);
-		jw_u64(w, "vm_pid", x->vm_pid);
-		jw_i64(w, "src_vcpu", x->src_vcpu);
-		jw_i64(w, "dst_vcpu", x->dst_vcpu);
-		jw_str(w, "state", kick_state_name(x->state));
-		jw_obj(w, "t_ns");
+		emit_obj(e, NULL);
+		emit_u64(e, "ipi", x->ipi_id);
+		emit_u64(e, "vm_pid", x->vm_pid);
+		emit_i64(e, "src_vcpu", x->src_vcpu);
+		emit_i64(e, "dst_vcpu", x->dst_vcpu);
+		emit_str(e, "state", kick_state_name(x->state));
+		emit_obj(e, "t_ns");
 		for (i = 0; i < KS_MAX; i++) {
 			s = kick_stage_at(i);
-			if (x->t[s])
-				jw_u64(w, kick_stage_name(s), x->t[s]);
-			else
-				jw_null(w, kick_stage_name(s));
+			host_emit_lat(e, kick_stage_name(s), x->t[s], x->t[s]);
 		}
-		jw_obj_end(w);
-		jw_obj_end(w);
+		emit_end(e);
+		emit_end(e);
 	}
-	jw_arr_end(w);
+	emit_end(e);
+	emit_only(e, prev);
 }
 
-static void json_counters(struct jw *w, const struct host_report *r, int sec,
-			  const char *key)
+void host_report_emit(struct emitter *e, const struct host_report *r)
 {
-	size_t i;
+	enum emit_audience prev = emit_narrow(e, EMIT_DATA);
 
-	jw_obj(w, key);
-	for (i = 0; i < ARRAY_SIZE(counters); i++)
-		if (counters[i].sec == sec)
-			jw_u64(w, counters[i].key, counter_value(r, &counters[i]));
-	jw_obj_end(w);
-}
-
-static void host_json(FILE *f, const struct host_report *r)
-{
-	const struct kick_stats *ks = kick_get_stats(r->kick);
-	struct jw w;
-	size_t i;
-
-	jw_init(&w, f);
-	jw_obj(&w, NULL);
-	jw_str(&w, "mode", "host");
-	jw_dbl(&w, "duration_s", r->duration_s);
-	jw_obj(&w, "hooks");
-	for (i = 0; i < (size_t)r->nr_hooks; i++)
-		jw_str(&w, r->hooks[i].role, r->hooks[i].desc);
-	jw_obj_end(&w);
-	/* the BTF object (vmlinux or a module) of each tp_btf/fentry hook */
-	jw_obj(&w, "hooks_btf");
-	for (i = 0; i < (size_t)r->nr_hooks; i++)
-		if (r->hooks[i].btf)
-			jw_str(&w, r->hooks[i].role, r->hooks[i].btf);
-	jw_obj_end(&w);
-	json_counters(&w, r, SEC_LOST, "lost");
-	json_counters(&w, r, SEC_COUNTERS, "counters");
-	jw_obj(&w, "out_of_order_by_stage");
-	for (i = 0; i < KS_MAX; i++)
-		jw_u64(&w, kick_stage_name(kick_stage_at(i)),
-		       ks->out_of_order_by[kick_stage_at(i)]);
-	jw_obj_end(&w);
-	jw_u64(&w, "ipis", r->agg->ipis);
-	json_vms(&w, r->kick);
-	json_stages(&w, r, TS_MAX);
-	json_by_state(&w, r);
-	json_numa(&w, r->agg);
-	host_halts_json(&w, r->kick);
-	host_exits_json(&w, r->kick);
+	emit_str(e, "mode", "host");
+	emit_dbl(e, "duration_s", r->duration_s);
+	emit_only(e, prev);
+	emit_hooks(e, r);
+	emit_heading(e, r);
+	emit_narrow(e, EMIT_DATA);
+	emit_u64(e, "ipis", r->agg->ipis);
+	emit_only(e, prev);
+	emit_kick(e, r);
+	host_halts_emit(e, r->kick, r->halt_detail, r->hooked[KS_HALT_END]);
+	host_exits_emit(e, r->kick, r->halt_detail || r->exit_detail,
+			r->exit_hooked);
 	if (r->max_samples)
-		json_samples(&w, r);
-	jw_obj_end(&w);
-	jw_done(&w);
+		emit_samples(e, r);
+	if (r->extra)
+		r->extra(e, r->extra_arg);
+	emit_counters(e, r);
+	/* --format openmetrics: this span's values as a scrape names them */
+	emit_narrow(e, EMIT_METRICS);
+	host_scrape_emit(e, r);
+	emit_only(e, prev);
+}
+
+static void report_fn(struct emitter *e, const void *r)
+{
+	host_report_emit(e, r);
+}
+
+int host_report_print(struct host_report *r, const struct kick *k,
+		      double duration_s, const __u64 lost[HS_MAX],
+		      __u64 recursion_misses, const struct emit_backend *be,
+		      FILE *f)
+{
+	r->kick = k;
+	r->duration_s = duration_s;
+	if (lost)
+		memcpy(r->lost, lost, sizeof(r->lost));
+	else
+		memset(r->lost, 0, sizeof(r->lost));
+	r->misses = recursion_misses;
+	return emit_document(f, be, report_fn, r);
 }
 
 /* --- the report object --- */
@@ -520,6 +491,12 @@ void host_report_show_exits(struct host_report *r, bool exits)
 	r->exit_detail = exits;
 }
 
+void host_report_set_extra(struct host_report *r, emit_fn fn, const void *arg)
+{
+	r->extra = fn;
+	r->extra_arg = arg;
+}
+
 int host_report_keep_samples(struct host_report *r, size_t max)
 {
 	r->samples = calloc(max ? max : 1, sizeof(*r->samples));
@@ -540,23 +517,6 @@ void host_report_reset(struct host_report *r)
 {
 	host_agg_reset(r->agg);
 	r->nr_samples = 0;
-}
-
-void host_report_print(struct host_report *r, const struct kick *k,
-		       double duration_s, const __u64 lost[HS_MAX],
-		       __u64 recursion_misses, bool json, FILE *f)
-{
-	r->kick = k;
-	r->duration_s = duration_s;
-	if (lost)
-		memcpy(r->lost, lost, sizeof(r->lost));
-	else
-		memset(r->lost, 0, sizeof(r->lost));
-	r->misses = recursion_misses;
-	if (json)
-		host_json(f, r);
-	else
-		host_text(f, r);
 }
 
 const struct host_agg *host_report_agg(const struct host_report *r)

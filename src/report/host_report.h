@@ -3,7 +3,8 @@
  * Host-mode aggregation and report: per-stage latency of the vCPU kick path
  * (delta from the previous observed stage of each IPI, and the total), split
  * by the target's state and by host NUMA class; halt and exit summaries from
- * struct kick. Text (libbpf-tools style) and JSON.
+ * struct kick; one host_report_emit() for every back end (emit.h), and the
+ * /metrics scrape of host mode (host_metrics.c).
  */
 #ifndef __IPT_HOST_REPORT_H
 #define __IPT_HOST_REPORT_H
@@ -11,6 +12,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include "emit.h"
 #include "hist.h"
 #include "kick.h"
 #include "topology.h"
@@ -68,14 +70,26 @@ void host_report_show_exits(struct host_report *r, bool exits);
 int host_report_keep_samples(struct host_report *r, size_t max);
 void host_report_add(struct host_report *r, const struct kick_result *res);
 void host_report_reset(struct host_report *r);
+/* Extra members emitted into the next report, before its counters (the
+ * live advice with the final report); fn NULL: none. */
+void host_report_set_extra(struct host_report *r, emit_fn fn, const void *arg);
 /*
- * Print the report: text, or JSON when @json. @lost holds the span's
- * deltas of the BPF side's enum host_stat counters, @recursion_misses the
- * hook runs the kernel skipped. Halt, exit and VM data come from @k.
+ * Print the report with back end @be. @lost holds the span's values of
+ * the BPF side's enum host_stat counters, @recursion_misses the hook runs
+ * the kernel skipped. Halt, exit and VM data come from @k. 0 or -errno.
  */
-void host_report_print(struct host_report *r, const struct kick *k,
-		       double duration_s, const __u64 lost[HS_MAX],
-		       __u64 recursion_misses, bool json, FILE *f);
+int host_report_print(struct host_report *r, const struct kick *k,
+		      double duration_s, const __u64 lost[HS_MAX],
+		      __u64 recursion_misses, const struct emit_backend *be,
+		      FILE *f);
+/* The report as host_report_print() left it, into an open document. */
+void host_report_emit(struct emitter *e, const struct host_report *r);
+/* One /metrics scrape: the families of the stages, halts, exits and the
+ * counters, from @r's aggregation and @k, with @lost and @misses as the
+ * values since start (host_metrics.c). */
+void host_report_scrape(struct emitter *e, struct host_report *r,
+			const struct kick *k, const __u64 lost[HS_MAX],
+			__u64 misses);
 const struct host_agg *host_report_agg(const struct host_report *r);
 
 #endif

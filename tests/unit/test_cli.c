@@ -94,6 +94,12 @@ static void test_valid_combos(void **state)
 	assert_true(O.halt);
 	assert_int_equal(O.vcpu, 0);
 
+	/* host metrics through the report layer, like the guest's */
+	assert_int_equal(PARSE("--host", "--metrics", "9464", "--format",
+			       "openmetrics"), 0);
+	assert_string_equal(O.metrics, "9464");
+	assert_string_equal(O.format, "openmetrics");
+
 	/* long forms, grouped short options, options after the mode */
 	assert_int_equal(PARSE("-jC", "--duration=2.5", "--interval", "0.5",
 			       "--count=4", "--guest", "-v", "--no-csd",
@@ -203,7 +209,7 @@ static void test_rejects(void **state)
 	REJECT("needs --guest", "--host", "--aggregate");
 	REJECT("unknown --format 'xml' (one of: text, json, openmetrics, prometheus)",
 	       "--guest", "--format", "xml");
-	REJECT("needs --guest", "--host", "--metrics", "9464");
+	REJECT("needs --guest", "--host", "--no-csd");
 	/* one strict number parser: no blanks, '+' or a sign where none fits */
 	REJECT("invalid value ' 5' for --count", "--guest", "-i", "1", "-c", " 5");
 	REJECT("invalid value '+5' for --count", "--guest", "-i", "1", "-c", "+5");

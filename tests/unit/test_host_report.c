@@ -21,7 +21,8 @@ static char *render(struct fix *f, bool json, const bool hooked[KS_MAX])
 	for (i = 0; i < f->n; i++)
 		host_report_add(r, &f->r[i]);
 	assert_int_equal(host_report_agg(r)->results, f->n);
-	host_report_print(r, f->k, 1.0, lost, 0, json, m);
+	assert_int_equal(host_report_print(r, f->k, 1.0, lost, 0,
+					   json ? &emit_json : &emit_text, m), 0);
 	fclose(m);
 	host_report_free(r);
 	return buf;
