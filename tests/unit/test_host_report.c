@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Host report (src/report/host_*.c) over the host model. */
 #include "host_fixture.h"
+#include "om_check.h"
 
-static char *render(struct fix *f, bool json, const bool hooked[KS_MAX])
+static char *render_be(struct fix *f, const struct emit_backend *be,
+		       const bool hooked[KS_MAX])
 {
 	static const struct hook_desc_pair hooks[] = {
 		{ "icr_write", "tp_btf:kvm_apic_ipi", "kvm" },
@@ -21,11 +23,15 @@ static char *render(struct fix *f, bool json, const bool hooked[KS_MAX])
 	for (i = 0; i < f->n; i++)
 		host_report_add(r, &f->r[i]);
 	assert_int_equal(host_report_agg(r)->results, f->n);
-	assert_int_equal(host_report_print(r, f->k, 1.0, lost, 0,
-					   json ? &emit_json : &emit_text, m), 0);
+	assert_int_equal(host_report_print(r, f->k, 1.0, lost, 0, be, m), 0);
 	fclose(m);
 	host_report_free(r);
 	return buf;
+}
+
+static char *render(struct fix *f, bool json, const bool hooked[KS_MAX])
+{
+	return render_be(f, json ? &emit_json : &emit_text, hooked);
 }
 
 /* the stage object of @name in the top-level "stages" array */
@@ -219,6 +225,46 @@ static void test_exit_tables(void **state)
 	free(txt);
 }
 
+/* --format openmetrics (and each /metrics scrape): a strict exposition
+ * with the model's own counts in the samples. */
+static void test_scrape_is_valid_openmetrics(void **state)
+{
+	struct fix *f = *state;
+	char *om, *txt;
+
+	ipi(f, 1000, 101, 1);
+	accept(f, 1100, 101, 1);
+	waking(f, 1200, 101, 102);
+	wakeup(f, 1300, 101, 102);
+	halt_end(f, 1500, 102, 50000, 1, 1);
+	ipi(f, 2000, 101, 1);
+	accept(f, 2100, 101, 1);
+	halt_end(f, 2300, 102, 100, 0, 1);
+	vm_exit_isa(f, 3000, 101, 2, 0x7c);
+	msr(f, 3100, 101, 0x830);
+	vm_entry(f, 3300, 101);
+	om = render_be(f, &emit_openmetrics, NULL);
+	txt = om_validate(om) ? strdup(om_validate(om)) : NULL;
+	if (txt)
+		fail_msg("%s in:\n%s", txt, om);
+	assert_non_null(strstr(om, "\nipitrace_host_ipis_total 2\n"));
+	assert_non_null(strstr(om, "ipitrace_host_stage_latency_seconds_count"
+			       "{stage=\"accept\",state=\"blocked\"} 1\n"));
+	assert_non_null(strstr(om, "ipitrace_host_stage_latency_seconds_count"
+			       "{stage=\"accept\",state=\"polling\"} 1\n"));
+	assert_non_null(strstr(om, "ipitrace_host_halts_total{outcome=\"polled\"} 1\n"));
+	assert_non_null(strstr(om, "ipitrace_host_halts_total{outcome=\"blocked\"} 1\n"));
+	assert_non_null(strstr(om, "ipitrace_host_exits_total{reason=\"msr\",msr=\"icr\"} 1\n"));
+	assert_non_null(strstr(om, "ipitrace_host_exit_to_entry_seconds_count"
+			       "{reason=\"msr\",msr=\"icr\"} 1\n"));
+	assert_non_null(strstr(om, "ipitrace_host_lost_total{reason=\"ringbuf_drops\"} 3\n"));
+	assert_non_null(strstr(om, "ipitrace_host_events_total{counter=\"events\"} 9\n"));
+	/* nothing but the exposition */
+	assert_null(strstr(om, "IPIs followed:"));
+	assert_null(strstr(om, "\"mode\""));
+	free(om);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +272,7 @@ int main(void)
 		T(test_report),
 		T(test_counters_text_equals_json),
 		T(test_exit_tables),
+		T(test_scrape_is_valid_openmetrics),
 #undef T
 	};
 
