@@ -3,6 +3,9 @@ vCPU0 sends N IPIs to halted vCPU1. Checked against the VM's own counts
 and round-trip times."""
 import json
 import os
+import re
+import subprocess
+import time
 
 from ipt import BUILD, NoLeftovers, Skip, Tracer, run
 
@@ -178,3 +181,152 @@ def test_unnamed_vcpu_threads_followed():
     assert vm["vcpu1_halts"] * 0.98 <= v1[0]["halts"] <= vm["vcpu1_halts"]
     assert doc["counters"]["learned_threads"] >= 1
     assert "halt_end" in fired
+
+
+OPENMETRICS = "application/openmetrics-text; version=1.0.0"
+SUFFIXES = {"counter": ("_total",), "gauge": ("",),
+            "histogram": ("_bucket", "_count", "_sum")}
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(,|$)')
+
+
+def om_labels(text):
+    labels, pos = {}, 0
+    while text and pos < len(text):
+        m = LABEL.match(text, pos)
+        assert m, "bad labels: %r" % text
+        assert m.group(1) not in labels, "label twice: %r" % text
+        labels[m.group(1)] = m.group(2)
+        pos = m.end()
+    return labels
+
+
+def om_strict(body):
+    """A strict OpenMetrics 1.0 check (independent of the C one): # EOF
+    last; one TYPE per family before its samples, HELP/UNIT of it; sample
+    names per type; labels well formed, no sample twice; every histogram
+    series' buckets cumulative in increasing le, +Inf == _count, a _sum.
+    Returns {sample name with labels: value}."""
+    lines = body.split("\n")
+    assert lines[-2:] == ["# EOF", ""], body[-100:]
+    fam, ftype, fams, samples, hists = None, None, set(), {}, {}
+    for line in lines[:-2]:
+        if line.startswith("# "):
+            kind, name, rest = (line[2:].split(" ", 2) + [""])[:3]
+            if kind == "TYPE":
+                assert name not in fams and rest in SUFFIXES, line
+                fam, ftype = name, rest
+                fams.add(name)
+            else:
+                assert kind in ("HELP", "UNIT") and name == fam, line
+                assert kind != "UNIT" or name.endswith("_" + rest), line
+            continue
+        m = SAMPLE.match(line)
+        assert m and fam and m.group(1).startswith(fam), line
+        suffix = m.group(1)[len(fam):]
+        assert suffix in SUFFIXES[ftype], line
+        labels, value = om_labels(m.group(2) or ""), float(m.group(3))
+        key = m.group(1) + "{" + (m.group(2) or "") + "}"
+        assert key not in samples and value >= 0, line
+        samples[key] = value
+        if ftype == "histogram":
+            le = labels.pop("le", None)
+            h = hists.setdefault((fam, tuple(sorted(labels.items()))),
+                                 {"le": [], "count": None, "sum": None})
+            if suffix == "_bucket":
+                h["le"].append((float(le), value))
+            else:
+                h[suffix[1:]] = value
+    for (name, labels), h in hists.items():
+        les = [le for le, _ in h["le"]]
+        counts = [c for _, c in h["le"]]
+        assert les == sorted(les) and len(set(les)) == len(les), (name, les)
+        assert counts == sorted(counts), (name, labels, counts)
+        assert les[-1] == float("inf") and counts[-1] == h["count"], \
+            (name, labels, h)
+        assert h["sum"] is not None, (name, labels)
+    return samples
+
+
+def get_metrics(port, accept=None):
+    import urllib.request
+    req = urllib.request.Request("http://127.0.0.1:%d/metrics" % port)
+    if accept:
+        req.add_header("Accept", accept)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.headers["Content-Type"], r.read().decode()
+
+
+def test_host_metrics_count_the_vms_ipis():
+    """--host --metrics: the scrape's IPI counts equal the VM's own; the
+    OpenMetrics body passes a strict check and the classic one promtool."""
+    need_kvm()
+    clean = NoLeftovers()
+    t = Tracer(["--host", "--halt", "--metrics", "127.0.0.1:0"])
+    t.wait_attached()
+    port = int(re.search(r"port (\d+)", t.head).group(1))
+    try:
+        vm = run_vm("--ipis", str(N_IPIS))
+        deadline = time.monotonic() + 5
+        while True:     # the last IPI completes at its halt end (or timeout)
+            ctype, om = get_metrics(port, OPENMETRICS)
+            s = om_strict(om)
+            if s.get("ipitrace_host_ipis_total{}") == N_IPIS or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        cctype, classic = get_metrics(port)
+    finally:
+        rc, out, err = t.stop()
+    assert rc == 0, err
+    clean.check()
+    assert ctype.startswith("application/openmetrics-text"), ctype
+    assert cctype.startswith("text/plain; version=0.0.4"), cctype
+    started = s['ipitrace_host_events_total{counter="ipis"}']
+    blocked = s.get('ipitrace_host_halts_total{outcome="blocked"}', 0)
+    polled = s.get('ipitrace_host_halts_total{outcome="polled"}', 0)
+    icr = sum(v for k, v in s.items() if k.startswith(
+        "ipitrace_host_stage_latency_seconds_count{") and
+        'stage="halt_end"' in k)
+    print("  ipivm: %d IPIs sent, %d received, vCPU1 %d HLTs; scrape: ipis "
+          "followed %d, started %d, halt_end stage %d, halts blocked %d "
+          "polled %d; %d samples, %d families"
+          % (vm["ipis_sent"], vm["ipis_received"], vm["vcpu1_halts"],
+             s["ipitrace_host_ipis_total{}"], started, icr, blocked, polled,
+             len(s), len(re.findall(r"^# TYPE", om, re.M))))
+    assert vm["ipis_sent"] == vm["ipis_received"] == N_IPIS
+    assert s["ipitrace_host_ipis_total{}"] == N_IPIS
+    assert started == N_IPIS
+    assert icr >= N_IPIS - 2, icr
+    assert vm["vcpu1_halts"] * 0.98 <= blocked + polled, (blocked, polled)
+    assert all(v == 0 for k, v in s.items()
+               if k.startswith("ipitrace_host_lost_total")), s
+    r = subprocess.run(["promtool", "check", "metrics"], input=classic,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and not (r.stdout + r.stderr).strip(), \
+        r.stdout + r.stderr
+    assert "# EOF" not in classic and "ipitrace_host_ipis_total 200" in classic
+
+
+def test_om_strict_rejects():
+    """The strict check above fails where it should (no test that cannot)."""
+    good = ("# TYPE a_s histogram\n# UNIT a_s s\n"
+            'a_s_bucket{le="1"} 1\na_s_bucket{le="+Inf"} 2\na_s_count 2\n'
+            "a_s_sum 3\n# TYPE b counter\nb_total 1\n# EOF\n")
+    bad = [good.replace("# EOF\n", ""),
+           good.replace('a_s_bucket{le="1"} 1', 'a_s_bucket{le="1"} 3'),
+           good.replace("a_s_count 2", "a_s_count 1"),
+           good.replace("a_s_sum 3\n", ""),
+           good.replace("b_total 1", "b 1"),
+           good.replace("# UNIT a_s s", "# UNIT a_s bytes"),
+           good.replace('{le="1"}', '{le="1",le="2"}'),
+           good + "# TYPE b counter\n",
+           good.replace("# TYPE b counter\nb_total 1\n",
+                        "# TYPE b counter\nb_total 1\nb_total 1\n")]
+    assert om_strict(good)["b_total{}"] == 1
+    for body in bad:
+        try:
+            om_strict(body)
+        except AssertionError:
+            continue
+        raise AssertionError("accepted: %r" % body)
