@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include "advisor.h"
 #include "advisor_guest.h"
+#include "emit.h"
 
 #define ADV_MAX_SETTINGS	40
 
@@ -58,13 +59,16 @@ int advice_build(struct adv_input *in, const struct adv_opts *o,
 		 struct advice *a);
 void advice_free(struct advice *a);
 
-/* src/report/advice_report.c */
-void advice_print(FILE *f, const struct advice *a);
-void advice_json(FILE *f, const struct advice *a);
+/* src/report/advice_report.c: the advice's members into an open document
+ * (every back end), or as a document of its own; 0 or -errno. */
+void advice_emit(struct emitter *e, const struct advice *a);
+int advice_report(FILE *f, const struct emit_backend *be,
+		  const struct advice *a);
 /* src/report/advice_svg.c: CPU cost vs latency saved of group g. */
 int advice_svg(FILE *f, const struct advice *a, size_t g);
 /* guest-side polling, src/report/advice_report.c */
-void gadvice_print(FILE *f, const struct gadv_advice *a);
-void gadvice_json(FILE *f, const struct gadv_advice *a);
+void gadvice_emit(struct emitter *e, const struct gadv_advice *a);
+int gadvice_report(FILE *f, const struct emit_backend *be,
+		   const struct gadv_advice *a);
 
 #endif

@@ -198,11 +198,8 @@ static int host_advice(const struct advise_args *a, FILE *f)
 		fprintf(stderr, "ipitrace advise: out of memory\n");
 		goto out;
 	}
-	if (!strcmp(a->format, "json"))
-		advice_json(stdout, &adv);
-	else
-		advice_print(stdout, &adv);
-	ret = a->svg && write_svg(a, &adv) ? 1 : 0;
+	ret = advice_report(stdout, emit_backend_find(a->format), &adv) ||
+	      (a->svg && write_svg(a, &adv)) ? 1 : 0;
 	advice_free(&adv);
 out:
 	adv_input_free(&in);
@@ -237,11 +234,7 @@ static int guest_advice(const struct advise_args *a, FILE *f)
 		fprintf(stderr, "ipitrace advise: out of memory\n");
 		goto out;
 	}
-	if (!strcmp(a->format, "json"))
-		gadvice_json(stdout, &ga);
-	else
-		gadvice_print(stdout, &ga);
-	ret = 0;
+	ret = gadvice_report(stdout, emit_backend_find(a->format), &ga) ? 1 : 0;
 out:
 	gadv_input_free(&in);
 	return ret;

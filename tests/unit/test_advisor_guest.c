@@ -349,7 +349,7 @@ static void test_advice_output(void **state UNUSED)
 	assert_int_equal(a.set[a.groups[2].rec].ns, 0);	/* off */
 
 	out = open_memstream(&buf, &len);
-	advice_json(out, &a);
+	assert_int_equal(advice_report(out, &emit_json, &a), 0);
 	fclose(out);
 	assert_true(len > 100 && buf[0] == '{' && buf[len - 1] == '\n');
 	{	/* balanced, and one settings object per candidate and group */
