@@ -81,6 +81,17 @@ static const struct opt_spec cli_specs[] = {
 	{ "samples", 0, OPT_LONG, "N", .off = F(samples), .min = 1,
 	  .max = 1000000, .modes = HOST,
 	  .help = "JSON: raw stage timestamps of the first N IPIs" },
+	{ "advise", 0, OPT_FLAG, .off = F(advise), .modes = HOST,
+	  .help = "halt_poll_ns advice from the traced halts, priced with\n"
+		  "this host's wake-up costs, with the final report" },
+	{ "share", 0, OPT_SECONDS, "PCT", .off = F(share_pct), .min = 1,
+	  .max = 100, .modes = HOST,
+	  .help = "--advise: target share of the achievable saving (90)" },
+	{ "budget", 0, OPT_SECONDS, "CORES", .off = F(budget), .min = 0,
+	  .max = 1e6, .modes = HOST,
+	  .help = "--advise: also the best setting within CORES of polling" },
+	{ "svg", 0, OPT_STRING, "FILE", .off = F(svg), .modes = HOST,
+	  .help = "--advise: write the plot (CPU vs latency saved) to FILE" },
 };
 
 static const char *const mode_names[] = {
@@ -124,6 +135,7 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 	o->format = "text";
 	o->pid = -1;
 	o->vcpu = -1;
+	o->budget = -1;
 	ret = opts_parse(&cli_table, argc, argv, o, err, len);
 	if (ret == OPTS_HELP) {
 		cli_usage(stdout);
@@ -140,6 +152,8 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 	if (!emit_backend_find(o->format))
 		BAD("unknown --format '%s' (one of: %s)", o->format,
 		    emit_backend_names());
+	if ((o->share_pct || o->budget >= 0 || o->svg) && !o->advise)
+		BAD("--share, --budget and --svg are options of --advise");
 	if (o->sysfs_root && o->numa_map)
 		BAD("--sysfs-root and --numa-map both give the NUMA layout: choose one");
 	if (o->btf && (ret = check_regular_file(o->btf)))

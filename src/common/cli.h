@@ -34,6 +34,11 @@ struct ipt_opts {
 	long samples;	/* host JSON: per-IPI stage timestamps of the first N */
 	bool exits;	/* host: VM exit table per reason and per vCPU */
 	int force_hooks;	/* enum hook_type to prefer per role, 0: none */
+	/* host --advise: the halt_poll_ns advisor over the traced halts */
+	bool advise;
+	double share_pct;	/* target share of the achievable saving, % */
+	double budget;		/* cores, < 0: none */
+	const char *svg;	/* the advice's plot */
 };
 
 #define CLI_HELP	1

@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include "ipi_host.skel.h"
 #include "host.h"
+#include "host_advise.h"
 #include "host_report.h"
 #include "kick.h"
 #include "loader.h"
@@ -100,6 +101,8 @@ struct host {
 	struct host_report *total;
 	__u64 base[HS_MAX];
 	__u64 base_misses;
+	struct host_advise *adv;	/* --advise */
+	bool advice_due;		/* built, not yet printed */
 	__u32 scanned[64];	/* VM processes scanned on their first event */
 	double last_scan;
 	int nr_scanned;
@@ -152,6 +155,8 @@ static void on_result(const struct kick_result *r, void *ctx)
 	struct host *h = ctx;
 
 	host_report_add(h->rep, r);
+	if (h->adv)
+		host_advise_result(h->adv, r);
 	if (h->total && h->mkick == h->kick)
 		host_report_add(h->total, r);
 }
@@ -233,6 +238,8 @@ static void host_report(void *ctx, double span)
 		lost[i] = cur[i] - h->prev[i];
 	host_report_print(h->rep, h->kick, span, lost, misses - h->prev_misses,
 			  emit_backend_find(h->o->format), stdout);
+	h->advice_due = false;		/* printed with this report */
+	host_report_set_extra(h->rep, NULL, NULL);
 	memcpy(h->prev, cur, sizeof(cur));
 	h->prev_misses = misses;
 	host_report_reset(h->rep);
@@ -284,12 +291,32 @@ static void host_drain(void *ctx)
 		kick_flush(h->mkick, now);
 }
 
+/* The advice goes with the final report (or alone after the last
+ * interval report, when -c ended the run). */
+static void finish_advice(struct host *h)
+{
+	int err = host_advise_build(h->adv, ktime_now());
+
+	if (err) {
+		fprintf(stderr, "ipitrace: no halt_poll_ns advice: %s\n",
+			err == -ENODATA ? "no halts traced" : strerror(-err));
+		return;
+	}
+	if (h->o->svg && (err = host_advise_svg(h->adv, h->o->svg)))
+		fprintf(stderr, "ipitrace: cannot write %s: %s\n", h->o->svg,
+			strerror(-err));
+	host_report_set_extra(h->rep, host_advise_emit, h->adv);
+	h->advice_due = true;
+}
+
 static void host_finish(void *ctx)
 {
 	struct host *h = ctx;
 
 	ring_buffer__consume(h->rb);
 	kick_flush_all(h->kick);
+	if (h->adv)
+		finish_advice(h);
 }
 
 static const struct trace_ops host_ops = {
@@ -319,6 +346,23 @@ static int open_metrics(struct host *h, const bool hooked[KS_MAX],
 	if (!h->mkick || !h->total)
 		return -1;
 	kick_set_hooked(h->mkick, hooked);
+	return 0;
+}
+
+static int open_advice(struct host *h)
+{
+	struct adv_opts ao;
+
+	adv_opts_default(&ao);
+	if (h->o->share_pct > 0)
+		ao.share = h->o->share_pct / 100;
+	ao.budget = h->o->budget;
+	h->adv = host_advise_new(&ao, NULL);
+	if (!h->adv) {
+		fprintf(stderr, "ipitrace: out of memory\n");
+		return -1;
+	}
+	kick_set_halt_cb(h->kick, host_advise_halt, h->adv);
 	return 0;
 }
 
@@ -354,6 +398,8 @@ static int host_open(struct run *r, void *ctx,
 	}
 	kick_set_filter(h->kick, h->o->pid > 0 ? h->o->pid : 0,
 			h->o->vcpu >= 0 ? h->o->vcpu : -1);
+	if (h->o->advise && open_advice(h))
+		return -1;
 	if (h->mkick && h->mkick != h->kick)
 		kick_set_filter(h->mkick, h->o->pid > 0 ? h->o->pid : 0,
 				h->o->vcpu >= 0 ? h->o->vcpu : -1);
@@ -386,6 +432,8 @@ static int host_start(struct run *r, void *ctx)
 {
 	struct host *h = ctx;
 
+	if (h->adv)
+		host_advise_start(h->adv, ktime_now());
 	if (h->ms) {
 		read_percpu_counters(bpf_map__fd(h->skel->maps.stats), HS_MAX,
 				     h->base);
@@ -409,6 +457,10 @@ static void host_cleanup(void *ctx)
 {
 	struct host *h = ctx;
 
+	if (h->advice_due)
+		emit_document(stdout, emit_backend_find(h->o->format),
+			      host_advise_emit, h->adv);
+	host_advise_free(h->adv);
 	ring_buffer__free(h->rb);
 	ipi_host_bpf__destroy(h->skel);
 	host_report_free(h->rep);
