@@ -123,3 +123,123 @@ def test_advise_rejects_bad_input():
     assert p.returncode == 2 and "--share" in p.stderr
     p = _advise(check=False)
     assert p.returncode == 2
+
+
+def _kvm_params():
+    d = "/sys/module/kvm/parameters"
+    return {k: int(open(os.path.join(d, k)).read())
+            for k in ("halt_poll_ns", "halt_poll_ns_grow",
+                      "halt_poll_ns_grow_start", "halt_poll_ns_shrink")}
+
+
+def _median_low(v):
+    v = sorted(v)
+    return v[(len(v) - 1) // 2]
+
+
+def check_vm_group(doc, vm, params):
+    """One VM's advice group against the VM's own HLT count and what KVM
+    did to it (polled halts, window grow/shrink from the trace)."""
+    adv = doc["advice"]
+    mine = [g for g in adv["groups"] if g["vm"] == vm["pid"]]
+    assert len(mine) == 1, [g["vm"] for g in adv["groups"]]
+    g = mine[0]
+    per_vcpu = [v for v in doc["halt"]["per_vcpu"] if v["pid"] == vm["pid"]]
+    # every HLT of vCPU1 that halted in KVM (one finding its IPI already
+    # pending does not: 2% slack, as in test_host), and vCPU0 never halts
+    assert vm["vcpu1_halts"] * 0.98 <= g["halts"] <= vm["vcpu1_halts"], \
+        (g["halts"], vm["vcpu1_halts"])
+    assert g["halts"] == sum(v["halts"] for v in per_vcpu)
+    # the replay at the traced setting is what KVM did to this VM
+    at = [s for s in g["settings"] if s["kind"] == "adaptive" and
+          s["ns"] == params["halt_poll_ns"]]
+    polled = sum(v["polled"] for v in per_vcpu)
+    grow = sum(v["grow"] for v in per_vcpu)
+    shrink = sum(v["shrink"] for v in per_vcpu)
+    print("  ipivm pid %d: %d IPIs, vCPU1 %d HLTs; advisor: %d halts; KVM: "
+          "polled %d grow %d shrink %d; replay at halt_poll_ns=%d: %s"
+          % (vm["pid"], vm["ipis_sent"], vm["vcpu1_halts"], g["halts"],
+             polled, grow, shrink, params["halt_poll_ns"],
+             {k: at[0][k] for k in ("caught", "grow", "shrink", "cores")}
+             if at else "not a candidate"))
+    if at:
+        s = at[0]
+        assert s["wakeups"] == g["halts"]
+        assert (s["caught"], s["grow"], s["shrink"]) == (polled, grow, shrink), \
+            (s, polled, grow, shrink)
+
+
+def test_live_advice_on_the_local_vm():
+    """ipitrace --host --halt --advise around the KVM-API VM: the halts it
+    replays are the VM's HLTs, the setting and KVM's adaptive parameters
+    are the module's, the wake-up costs are the medians of the raw stage
+    timestamps by target state (or the documented defaults, said so),
+    and the replay at the traced setting reproduces what KVM did."""
+    from ipt import BUILD, NoLeftovers, Skip, Tracer, run
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        raise Skip("no /dev/kvm")
+    params = _kvm_params()
+    with tempfile.TemporaryDirectory() as d:
+        svg = os.path.join(d, "live.svg")
+        clean = NoLeftovers()
+        t = Tracer(["--host", "--halt", "--advise", "-j", "--samples",
+                    "5000", "--budget", "0.05", "--svg", svg])
+        t.wait_attached()
+        # the default 2 ms / 20 us gaps, then 20 us only (polls succeed)
+        rs = [run([os.path.join(BUILD, "ipivm"), "--json", "--ipis", "300"]
+                  + extra, timeout=120)
+              for extra in ([], ["--long-every", "0"])]
+        rc, out, err = t.stop()
+        clean.check()
+        assert rc == 0, err
+        assert all(r.returncode == 0 for r in rs), [r.stderr for r in rs]
+        vms = [json.loads(r.stdout) for r in rs]
+        root = ET.parse(svg).getroot()
+        texts = " ".join(x.text or "" for x in root.iter())
+        assert "KVM default" in texts
+    doc = json.loads(out)
+    adv, a = doc["advice"], doc["advice"]["advisor"]
+    assert (a["traced_halt_poll_ns"], a["grow"], a["grow_start"],
+            a["shrink"]) == (params["halt_poll_ns"], params["halt_poll_ns_grow"],
+                             params["halt_poll_ns_grow_start"],
+                             params["halt_poll_ns_shrink"]), a
+
+    for vm in vms:
+        check_vm_group(doc, vm, params)
+
+    # costs: accept (else ICR) -> halt end of each traced IPI, by state
+    for state, key, default in (("blocked", "blocked", 25000),
+                                ("polling", "polled", 1500)):
+        w = [x["t_ns"]["halt_end"] - (x["t_ns"]["accept"] or
+                                      x["t_ns"]["icr_write"])
+             for x in doc["samples"]
+             if x["state"] == state and x["t_ns"]["halt_end"]]
+        c = adv["costs"][key]
+        if w:
+            assert (c["source"], c["samples"], c["ns"]) == \
+                ("measured", len(w), _median_low(w)), (state, c, len(w))
+        else:
+            assert (c["source"], c["ns"]) == ("default", default), c
+        assert a[key + "_ns"] == c["ns"]
+
+    g = adv["groups"][0]
+    span = a["span_ns"]
+    print("  advisor: %d halts of %d VMs; costs blocked %.0f ns (%s, %d), "
+          "polled %.0f ns (%s, %d); halt_poll_ns=%d; recommended %s %d ns "
+          "at %.4f cores"
+          % (g["halts"], len(adv["groups"]) - 1, a["blocked_ns"],
+             adv["costs"]["blocked"]["source"],
+             adv["costs"]["blocked"]["samples"], a["polled_ns"],
+             adv["costs"]["polled"]["source"],
+             adv["costs"]["polled"]["samples"], a["traced_halt_poll_ns"],
+             g["recommended"]["kind"], g["recommended"]["ns"],
+             g["recommended"]["cores"]))
+    # a setting's CPU is its replayed polling over the span (JSON has
+    # cores to 6 decimals)
+    for s in g["settings"] + [g["recommended"], g["kvm_default"]]:
+        assert abs(s["cores"] * span - s["poll_ok_ns"] - s["poll_fail_ns"]) \
+            <= 5e-7 * span + 1, s
+    fixed = [s for s in g["settings"] if s["kind"] == "fixed"]
+    assert fixed[0]["ns"] == 0 and fixed[0]["cores"] == 0
+    assert all(x["cores"] <= y["cores"] for x, y in zip(fixed, fixed[1:]))
+    assert g["within_budget"] is None or g["within_budget"]["cores"] <= 0.05
