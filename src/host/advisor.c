@@ -52,7 +52,7 @@ void adv_input_free(struct adv_input *in)
 	in->n = in->alloc = 0;
 }
 
-static int cmp_halt(const void *a, const void *b)
+int adv_halt_cmp(const void *a, const void *b)
 {
 	const struct adv_halt *x = a, *y = b;
 
@@ -68,7 +68,7 @@ static int cmp_halt(const void *a, const void *b)
 void adv_prepare(struct adv_input *in)
 {
 	if (in->n)
-		qsort(in->halts, in->n, sizeof(*in->halts), cmp_halt);
+		qsort(in->halts, in->n, sizeof(*in->halts), adv_halt_cmp);
 }
 
 uint64_t adv_span(const struct adv_input *in)

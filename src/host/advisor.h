@@ -104,6 +104,8 @@ void adv_input_free(struct adv_input *in);
 /* Sort by (vm, vcpu, end): adv_replay and adv_eval need it; call once
  * after the last adv_input_add (advice_build does). */
 void adv_prepare(struct adv_input *in);
+/* That order, for qsort and for matching other halts against it. */
+int adv_halt_cmp(const void *a, const void *b);
 uint64_t adv_span(const struct adv_input *in);
 
 /* Idle time (halt start to wake event) of a traced halt, and whether its

@@ -7,13 +7,6 @@
 #include "halt_file.h"
 #include "host_advise.h"
 
-/* An IPI's wake-up latency for the halt it ended, matched at the end
- * (the result can complete before or after its halt is seen). */
-struct wake {
-	uint32_t vm, vcpu;
-	uint64_t end_ns, wake_ns;
-};
-
 struct host_advise {
 	struct adv_opts opts;
 	const char *params;
@@ -22,8 +15,10 @@ struct host_advise {
 	bool built;
 	unsigned measured;	/* HF_BLOCKED / HF_POLLED from this trace */
 	__u64 start_ns;
-	struct wake *wakes;
-	size_t nr_wakes, alloc_wakes;
+	/* each IPI's wake-up latency keyed like the halt it ended (vm, vcpu,
+	 * end), matched at the end: the IPI can complete before or after its
+	 * halt is seen */
+	struct adv_input wakes;
 };
 
 static long read_param(const char *dir, const char *name)
@@ -51,6 +46,7 @@ struct host_advise *host_advise_new(const struct adv_opts *o,
 	ha->opts = *o;
 	ha->params = params ? params : "/sys/module/kvm/parameters";
 	adv_input_init(&ha->in);
+	adv_input_init(&ha->wakes);
 	return ha;
 }
 
@@ -61,7 +57,7 @@ void host_advise_free(struct host_advise *ha)
 	if (ha->built)
 		advice_free(&ha->adv);
 	adv_input_free(&ha->in);
-	free(ha->wakes);
+	adv_input_free(&ha->wakes);
 	free(ha);
 }
 
@@ -110,55 +106,28 @@ void host_advise_result(struct host_advise *ha, const struct kick_result *r)
 {
 	__u64 end = r->t[KS_HALT_END];
 	__u64 from = r->t[KS_ACCEPT] ? r->t[KS_ACCEPT] : r->t[KS_ICR];
-	struct wake *w;
+	struct adv_halt w = { .end_ns = end, .wake_ns = end - from,
+			      .vm = r->vm_pid, .vcpu = r->dst_vcpu };
 
 	if (!end || !from || from > end || r->dst_vcpu < 0 ||
 	    (r->state != TS_BLOCKED && r->state != TS_POLLING))
 		return;
-	if (ha->nr_wakes == ha->alloc_wakes) {
-		size_t n = ha->alloc_wakes ? 2 * ha->alloc_wakes : 256;
-
-		w = realloc(ha->wakes, n * sizeof(*w));
-		if (!w)
-			return;
-		ha->wakes = w;
-		ha->alloc_wakes = n;
-	}
-	ha->wakes[ha->nr_wakes++] = (struct wake){ r->vm_pid, r->dst_vcpu,
-						   end, end - from };
+	adv_input_add(&ha->wakes, &w);
 }
 
-static int cmp_wake(const void *a, const void *b)
-{
-	const struct wake *x = a, *y = b;
-
-	if (x->vm != y->vm)
-		return x->vm < y->vm ? -1 : 1;
-	if (x->vcpu != y->vcpu)
-		return x->vcpu < y->vcpu ? -1 : 1;
-	return x->end_ns < y->end_ns ? -1 : x->end_ns > y->end_ns;
-}
-
-static int cmp_wake_halt(const struct wake *w, const struct adv_halt *h)
-{
-	struct wake hw = { h->vm, h->vcpu, h->end_ns, 0 };
-
-	return cmp_wake(w, &hw);
-}
-
-/* Both sorted by (vm, vcpu, end): each IPI's latency onto its halt. */
+/* Both in adv_halt_cmp order: each IPI's latency onto its halt. */
 static void match_wakes(struct host_advise *ha)
 {
-	struct adv_input *in = &ha->in;
+	struct adv_input *in = &ha->in, *w = &ha->wakes;
 	size_t i = 0, j = 0;
 	int c;
 
 	adv_prepare(in);
-	qsort(ha->wakes, ha->nr_wakes, sizeof(*ha->wakes), cmp_wake);
-	while (i < ha->nr_wakes && j < in->n) {
-		c = cmp_wake_halt(&ha->wakes[i], &in->halts[j]);
+	adv_prepare(w);
+	while (i < w->n && j < in->n) {
+		c = adv_halt_cmp(&w->halts[i], &in->halts[j]);
 		if (!c) {
-			in->halts[j].wake_ns = ha->wakes[i].wake_ns;
+			in->halts[j].wake_ns = w->halts[i].wake_ns;
 			in->halts[j].ipi = true;
 		}
 		if (c <= 0)

@@ -100,6 +100,13 @@ static void test_valid_combos(void **state)
 	assert_string_equal(O.metrics, "9464");
 	assert_string_equal(O.format, "openmetrics");
 
+	assert_int_equal(PARSE("--host", "--halt", "--advise", "--share", "80",
+			       "--budget", "0.5", "--svg", "/tmp/a.svg"), 0);
+	assert_true(O.advise && O.share_pct == 80 && O.budget == 0.5);
+	assert_string_equal(O.svg, "/tmp/a.svg");
+	assert_int_equal(PARSE("--host", "--advise"), 0);
+	assert_true(O.budget < 0 && O.share_pct == 0 && !O.svg);
+
 	/* long forms, grouped short options, options after the mode */
 	assert_int_equal(PARSE("-jC", "--duration=2.5", "--interval", "0.5",
 			       "--count=4", "--guest", "-v", "--no-csd",
@@ -126,7 +133,8 @@ static const char *const documented[] = {
 	"--btf FILE", "--sysfs-root DIR", "--numa-map MAP", "--no-csd",
 	"--metrics [ADDR:]PORT", "--verbose", "--vcpu-kick", "--halt ",
 	"--pid PID", "--vcpu N", "--samples N", "--stale-ms MS", "--format NAME",
-	"--exits ", "--force-hooks TYPE",
+	"--exits ", "--force-hooks TYPE", "--advise ", "--share PCT",
+	"--budget CORES", "--svg FILE",
 	NULL,
 };
 
@@ -200,6 +208,10 @@ static void test_rejects(void **state)
 	REJECT("needs --host", "--guest", "--halt");
 	REJECT("needs --host", "--guest", "-p", "5");
 	REJECT("needs --host", "--guest", "--vcpu", "1");
+	REJECT("needs --host", "--guest", "--advise");
+	REJECT("options of --advise", "--host", "--budget", "1");
+	REJECT("invalid value '150' for --share", "--host", "--advise",
+	       "--share", "150");
 	REJECT("unexpected argument 'extra'", "--guest", "extra");
 	REJECT("unexpected argument 'extra'", "extra", "--guest", "-j");
 	/* --callers takes its value only with '=' */

@@ -55,6 +55,20 @@ static void assert_stage(const char *js, const char *name, const char *want)
 	assert_true(strstr(s, want) && strstr(s, want) < e);
 }
 
+/* vCPU 0 of VM 100 sends two IPIs to vCPU 1: one finds it blocked (its
+ * halt ends waited), one polling */
+static void two_ipis(struct fix *f)
+{
+	ipi(f, 1000, 101, 1);
+	accept(f, 1100, 101, 1);
+	waking(f, 1200, 101, 102);
+	wakeup(f, 1300, 101, 102);
+	halt_end(f, 1500, 102, 50000, 1, 1);
+	ipi(f, 2000, 101, 1);
+	accept(f, 2100, 101, 1);
+	halt_end(f, 2300, 102, 100, 0, 1);
+}
+
 static void test_report(void **state)
 {
 	static const char *keys[] = {
@@ -75,14 +89,7 @@ static void test_report(void **state)
 	char *js, *txt;
 	size_t i;
 
-	ipi(f, 1000, 101, 1);
-	accept(f, 1100, 101, 1);
-	waking(f, 1200, 101, 102);
-	wakeup(f, 1300, 101, 102);
-	halt_end(f, 1500, 102, 50000, 1, 1);
-	ipi(f, 2000, 101, 1);
-	accept(f, 2100, 101, 1);
-	halt_end(f, 2300, 102, 100, 0, 1);
+	two_ipis(f);
 	assert_int_equal(f->n, 2);
 
 	js = render(f, true, hooked);
@@ -232,14 +239,7 @@ static void test_scrape_is_valid_openmetrics(void **state)
 	struct fix *f = *state;
 	char *om, *txt;
 
-	ipi(f, 1000, 101, 1);
-	accept(f, 1100, 101, 1);
-	waking(f, 1200, 101, 102);
-	wakeup(f, 1300, 101, 102);
-	halt_end(f, 1500, 102, 50000, 1, 1);
-	ipi(f, 2000, 101, 1);
-	accept(f, 2100, 101, 1);
-	halt_end(f, 2300, 102, 100, 0, 1);
+	two_ipis(f);
 	vm_exit_isa(f, 3000, 101, 2, 0x7c);
 	msr(f, 3100, 101, 0x830);
 	vm_entry(f, 3300, 101);
