@@ -457,7 +457,10 @@ static void host_cleanup(void *ctx)
 {
 	struct host *h = ctx;
 
-	if (h->advice_due)
+	/* -c ended the run after its last report: the advice alone (no
+	 * exposition has it: it holds no metric family) */
+	if (h->advice_due &&
+	    emit_backend_find(h->o->format)->audience != EMIT_METRICS)
 		emit_document(stdout, emit_backend_find(h->o->format),
 			      host_advise_emit, h->adv);
 	host_advise_free(h->adv);
