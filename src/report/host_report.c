@@ -120,7 +120,7 @@ static void stage_row(struct emitter *e, const struct host_report *r,
 		emit_str(e, "count", why_not(kind));
 	else
 		emit_u64(e, "count", r->agg->seen[state][s]);
-	if (s == KS_ICR)
+	if (s == KS_ICR && seen)
 		emit_str(e, "note", data ? "(from the sender's VM exit)" :
 			 "(origin; no VM exit seen before it)");
 	else if (kind == ROW_EMPTY)
