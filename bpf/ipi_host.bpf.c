@@ -141,8 +141,8 @@ static __always_inline int on_apic_ipi(__u32 icr_low, __u32 dest_id)
 
 	if (!e)
 		return 0;
-	e->a0 = icr_low;
-	e->a1 = dest_id;
+	e->u.apic_ipi.icr_low = icr_low;
+	e->u.apic_ipi.dest_id = dest_id;
 	ev_submit(e);
 	return 0;
 }
@@ -154,9 +154,10 @@ static __always_inline int on_accept_irq(__u32 apicid, __u16 dm, __u16 tm,
 
 	if (!e)
 		return 0;
-	e->a0 = apicid;
-	e->a1 = vec;
-	e->v0 = (__u64)dm << 16 | tm;
+	e->u.accept.apicid = apicid;
+	e->u.accept.dm = dm;
+	e->u.accept.tm = tm;
+	e->u.accept.vec = vec;
 	ev_submit(e);
 	return 0;
 }
@@ -171,9 +172,10 @@ static __always_inline int on_hypercall(__u64 nr, __u64 a0, __u64 a1,
 	e = kvm_ev(HE_PV_SEND_IPI, -1);
 	if (!e)
 		return 0;
-	e->v0 = a0;
-	e->v1 = a2 << 32 | (a3 & 0xffffffff);
-	e->a0 = a1;
+	e->u.pv_ipi.bitmap_lo = a0;
+	e->u.pv_ipi.bitmap_hi = a1;
+	e->u.pv_ipi.min_apicid = a2;
+	e->u.pv_ipi.icr = a3;
 	ev_submit(e);
 	return 0;
 }
@@ -184,9 +186,9 @@ static __always_inline int on_vcpu_wakeup(__u64 ns, bool waited, bool valid)
 
 	if (!e)
 		return 0;
-	e->v0 = ns;
-	e->a0 = waited;
-	e->a1 = valid;
+	e->u.halt.ns = ns;
+	e->u.halt.waited = waited;
+	e->u.halt.valid = valid;
 	ev_submit(e);
 	return 0;
 }
@@ -198,22 +200,36 @@ static __always_inline int on_halt_poll(bool grow, __u32 vcpu_id, __u32 new,
 
 	if (!e)
 		return 0;
-	e->a0 = vcpu_id;
-	e->a1 = grow;
-	e->v0 = new;
-	e->v1 = old;
+	e->u.poll.vcpu_id = vcpu_id;
+	e->u.poll.grow = grow;
+	e->u.poll.new_ns = new;
+	e->u.poll.old_ns = old;
 	ev_submit(e);
 	return 0;
 }
 
-static __always_inline int on_vm_entry(struct kvm_vcpu *vcpu)
+static __always_inline int on_vm_entry(__s32 id)
 {
-	__s32 id = BPF_CORE_READ(vcpu, vcpu_id);
 	struct host_event *e = kvm_ev(HE_VM_ENTRY, id);
 
 	if (!e)
 		return 0;
-	e->a0 = id;
+	e->u.vcpu.vcpu_id = id;
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline int on_msr(__u32 write, __u32 ecx, __u64 data,
+				  __u8 exception)
+{
+	struct host_event *e = kvm_ev(HE_MSR, -1);
+
+	if (!e)
+		return 0;
+	e->u.msr.write = write;
+	e->u.msr.ecx = ecx;
+	e->u.msr.data = data;
+	e->u.msr.exception = exception;
 	ev_submit(e);
 	return 0;
 }
@@ -225,12 +241,13 @@ static __always_inline int on_kick(struct kvm_vcpu *vcpu)
 
 	if (!e)
 		return 0;
-	e->a0 = id;
+	e->u.vcpu.vcpu_id = id;
 	ev_submit(e);
 	return 0;
 }
 
-/* Scheduler events about a vCPU thread. */
+/* Scheduler events about a vCPU thread @tid; @aux: the target CPU
+ * (waking, wakeup), prev's tid (switch in) or prev's state (switch out). */
 static __always_inline int on_sched(int type, struct task_struct *p, __u32 aux)
 {
 	__u32 tid = BPF_CORE_READ(p, pid);
@@ -241,8 +258,8 @@ static __always_inline int on_sched(int type, struct task_struct *p, __u32 aux)
 	e = ev_new(type);
 	if (!e)
 		return 0;
-	e->arg_tid = tid;
-	e->a0 = aux;
+	e->u.sched.tid = tid;
+	e->u.sched.aux = aux;
 	ev_submit(e);
 	return 0;
 }
@@ -278,7 +295,7 @@ static __always_inline int on_waking(int type, struct task_struct *p)
 	return on_sched(type, p, BPF_CORE_READ(p, wake_cpu));
 }
 
-/* A vCPU thread sending an IPI: KVM kicking a vCPU that runs in guest mode. */
+/* A vCPU thread sending an IPI: maybe KVM kicking a vCPU in guest mode. */
 static __always_inline int on_ipi_send(__u32 cpu)
 {
 	struct host_event *e;
@@ -288,20 +305,20 @@ static __always_inline int on_ipi_send(__u32 cpu)
 	e = ev_new(HE_IPI_KICK);
 	if (!e)
 		return 0;
-	e->a0 = cpu;
+	e->u.ipi.cpu = cpu;
 	ev_submit(e);
 	return 0;
 }
 
-static __always_inline int on_avic(int type, __u32 a0, __u32 a1, __u64 v0)
+static __always_inline int on_avic(int type, __u32 vcpu, __u32 icrl, __u32 id)
 {
 	struct host_event *e = kvm_ev_any(type);
 
 	if (!e)
 		return 0;
-	e->a0 = a0;
-	e->a1 = a1;
-	e->v0 = v0;
+	e->u.avic.vcpu = vcpu;
+	e->u.avic.icrl = icrl;
+	e->u.avic.id = id;
 	ev_submit(e);
 	return 0;
 }
@@ -320,7 +337,10 @@ TP_BOTH(kvm_vcpu_wakeup, kvm_vcpu_wakeup, ARGS(__u64 ns, bool waited, bool valid
 TP_BOTH(kvm_halt_poll_ns, kvm_halt_poll, ARGS(bool grow, unsigned int vcpu_id,
 	unsigned int new, unsigned int old),
 	on_halt_poll(grow, vcpu_id, new, old))
-TP_BOTH(kvm_entry, kvm_entry, ARGS(struct kvm_vcpu *vcpu), on_vm_entry(vcpu))
+TP_BOTH(kvm_entry, kvm_entry, ARGS(struct kvm_vcpu *vcpu),
+	on_vm_entry(BPF_CORE_READ(vcpu, vcpu_id)))
+TP_BOTH(kvm_msr, kvm_msr, ARGS(unsigned int write, __u32 ecx, __u64 data,
+	bool exception), on_msr(write, ecx, data, exception))
 TP_BOTH(sched_waking, sched_waking, ARGS(struct task_struct *p),
 	on_waking(HE_WAKING, p))
 TP_BOTH(sched_wakeup, sched_wakeup, ARGS(struct task_struct *p),
@@ -334,21 +354,42 @@ TP_BOTH(kvm_avic_incomplete_ipi, avic_incomplete,
 TP_BOTH(kvm_avic_doorbell, avic_doorbell, ARGS(__u32 vcpuid, __u32 apicid),
 	on_avic(HE_AVIC_DOORBELL, vcpuid, apicid, 0))
 
+/* Classic tracepoints of the kvm:* roles (--force-hooks tracepoint, and
+ * kernels whose KVM has no BTF): the same handlers, fields by CO-RE. */
+#define TP_CLASSIC(ev, name, call)					\
+SEC("tracepoint/kvm/" #ev)						\
+int tp_##name(struct trace_event_raw_##ev *ctx) { return call; }
+
+#define F(field) BPF_CORE_READ(ctx, field)
+TP_CLASSIC(kvm_apic_ipi, kvm_apic_ipi, on_apic_ipi(F(icr_low), F(dest_id)))
+TP_CLASSIC(kvm_apic_accept_irq, kvm_accept_irq,
+	   on_accept_irq(F(apicid), F(dm), F(tm), F(vec)))
+TP_CLASSIC(kvm_hypercall, kvm_hypercall,
+	   on_hypercall(F(nr), F(a0), F(a1), F(a2), F(a3)))
+TP_CLASSIC(kvm_vcpu_wakeup, kvm_vcpu_wakeup,
+	   on_vcpu_wakeup(F(ns), F(waited), F(valid)))
+TP_CLASSIC(kvm_halt_poll_ns, kvm_halt_poll,
+	   on_halt_poll(F(grow), F(vcpu_id), F(new), F(old)))
+TP_CLASSIC(kvm_entry, kvm_entry, on_vm_entry(F(vcpu_id)))
+TP_CLASSIC(kvm_msr, kvm_msr, on_msr(F(write), F(ecx), F(data), F(exception)))
+
 /* The exit reason is only in the classic tracepoint's fields. */
 SEC("tracepoint/kvm/kvm_exit")
 int tp_kvm_exit(struct trace_event_raw_kvm_exit *ctx)
 {
-	__u32 vcpu_id = BPF_CORE_READ(ctx, vcpu_id);
+	__s32 vcpu_id = F(vcpu_id);
 	struct host_event *e = kvm_ev(HE_VM_EXIT, vcpu_id);
 
 	if (!e)
 		return 0;
-	e->a0 = vcpu_id;
-	e->a1 = BPF_CORE_READ(ctx, isa);
-	e->v0 = BPF_CORE_READ(ctx, exit_reason);
+	e->u.exit.vcpu_id = vcpu_id;
+	e->u.exit.isa = F(isa);
+	e->u.exit.reason = F(exit_reason);
+	e->u.exit.info1 = F(info1);
 	ev_submit(e);
 	return 0;
 }
+#undef F
 
 /* kvm_vcpu_kick became an inline around __kvm_vcpu_kick in 6.x */
 FN_PAIR(__kvm_vcpu_kick, kick_new, struct kvm_vcpu *vcpu, on_kick(vcpu))

@@ -1,42 +1,118 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* The ABI between ipitrace's host-side BPF programs and its loader: one raw
- * record per KVM / scheduler event on the IPI and halt paths. The per-IPI
- * stage state machine runs in user space (src/kick.c). */
+ * record per KVM / scheduler event on the IPI and halt paths, a common
+ * header and a typed payload per event type. The per-IPI stage machine runs
+ * in user space (src/host/). */
 #ifndef __IPITRACE_HOST_H
 #define __IPITRACE_HOST_H
 
 enum host_ev_type {
-	HE_APIC_IPI = 1,	/* kvm_apic_ipi in the sender vCPU thread: a0 icr_low, a1 dest_id */
-	HE_ACCEPT_IRQ,		/* kvm_apic_accept_irq: a0 apicid, a1 vec, v0 dm<<16|tm */
-	HE_PV_SEND_IPI,		/* kvm_hypercall KVM_HC_SEND_IPI: v0 a0 (bitmap lo), v1 a2 (min apicid)<<32 | a3 (icr) */
-	HE_KICK,		/* kvm_vcpu_kick (fentry/kprobe): a0 target vcpu_id */
-	HE_WAKING,		/* sched_waking of a vCPU thread: arg_tid, a0 target CPU */
-	HE_WAKEUP,		/* sched_wakeup of a vCPU thread: arg_tid, a0 target CPU */
-	HE_SWITCH_IN,		/* sched_switch to a vCPU thread: arg_tid = next, a0 = prev tid */
-	HE_HALT_END,		/* kvm_vcpu_wakeup in the halted thread: v0 ns, a0 waited, a1 valid */
-	HE_VM_ENTRY,		/* kvm_entry: a0 vcpu_id */
-	HE_VM_EXIT,		/* kvm_exit: a0 vcpu_id, a1 isa, v0 exit reason */
-	HE_HALT_POLL,		/* kvm_halt_poll_ns: a0 vcpu_id, a1 grow, v0 new, v1 old */
-	HE_IPI_KICK,		/* ipi_send_cpu from a vCPU thread (kick of a running vCPU): a0 target CPU */
-	HE_AVIC_INCOMPLETE,	/* kvm_avic_incomplete_ipi: a0 vcpu, a1 icrl, v0 id */
-	HE_AVIC_DOORBELL,	/* kvm_avic_doorbell: a0 vcpuid, a1 apicid */
-	HE_SWITCH_OUT,		/* sched_switch away from a vCPU thread that sleeps: arg_tid = prev, a0 = prev_state */
+	HE_APIC_IPI = 1,	/* kvm_apic_ipi in the sender vCPU thread */
+	HE_ACCEPT_IRQ,		/* kvm_apic_accept_irq, sender's (or any) context */
+	HE_PV_SEND_IPI,		/* kvm_hypercall KVM_HC_SEND_IPI in the sender */
+	HE_KICK,		/* kvm_vcpu_kick (fentry/kprobe) */
+	HE_WAKING,		/* sched_waking of a vCPU thread */
+	HE_WAKEUP,		/* sched_wakeup of a vCPU thread */
+	HE_SWITCH_IN,		/* sched_switch to a vCPU thread */
+	HE_HALT_END,		/* kvm_vcpu_wakeup in the halted thread */
+	HE_VM_ENTRY,		/* kvm_entry */
+	HE_VM_EXIT,		/* kvm_exit */
+	HE_HALT_POLL,		/* kvm_halt_poll_ns */
+	HE_IPI_KICK,		/* ipi_send_cpu from a vCPU thread */
+	HE_AVIC_INCOMPLETE,	/* kvm_avic_incomplete_ipi */
+	HE_AVIC_DOORBELL,	/* kvm_avic_doorbell */
+	HE_SWITCH_OUT,		/* sched_switch away from a vCPU thread that sleeps */
+	HE_MSR,			/* kvm_msr: an MSR access a VM exit handled */
 	HE_TYPE_MAX,
+};
+
+struct he_apic_ipi {
+	__u32 icr_low;
+	__u32 dest_id;
+};
+
+struct he_accept {
+	__u32 apicid;
+	__u16 dm;
+	__u16 tm;
+	__u8 vec;
+};
+
+struct he_pv_ipi {		/* kvm_hypercall(KVM_HC_SEND_IPI, a0..a3) */
+	__u64 bitmap_lo;	/* a0 */
+	__u64 bitmap_hi;	/* a1 */
+	__u32 min_apicid;	/* a2 */
+	__u32 icr;		/* a3 */
+};
+
+struct he_vcpu {		/* kick, VM entry: the vCPU it is about */
+	__s32 vcpu_id;
+};
+
+struct he_sched {		/* a scheduler event about a vCPU thread */
+	__u32 tid;		/* the vCPU thread woken / switched in / out */
+	__u32 aux;		/* waking, wakeup: its target CPU; switch in:
+				 * prev's tid; switch out: its state */
+};
+
+struct he_halt_end {
+	__u64 ns;		/* halt duration */
+	__u8 waited;		/* the thread blocked */
+	__u8 valid;		/* a wake-up event ended it */
+};
+
+struct he_vm_exit {
+	__s32 vcpu_id;
+	__u32 isa;		/* 1 VMX, 2 SVM */
+	__u32 reason;
+	__u32 pad;
+	__u64 info1;
+};
+
+struct he_halt_poll {
+	__s32 vcpu_id;
+	__u32 grow;
+	__u32 new_ns;
+	__u32 old_ns;
+};
+
+struct he_ipi_kick {
+	__u32 cpu;		/* target CPU of the IPI */
+};
+
+struct he_avic {		/* incomplete IPI (vcpu, icrl, id), doorbell (vcpu, apicid) */
+	__u32 vcpu;
+	__u32 icrl;
+	__u32 id;
+};
+
+struct he_msr {
+	__u32 write;
+	__u32 ecx;		/* MSR index */
+	__u64 data;
+	__u8 exception;
 };
 
 struct host_event {
 	__u64 ts;		/* bpf_ktime_get_ns() */
-	__u64 v0;
-	__u64 v1;
 	__u32 tid;		/* current thread */
 	__u32 pid;		/* current process (the VM for vCPU threads) */
 	__u32 cpu;		/* current CPU */
-	__u32 arg_tid;		/* the thread a scheduler event is about */
-	__u32 a0;
-	__u32 a1;
-	__u16 type;		/* enum host_ev_type */
+	__u16 type;		/* enum host_ev_type: selects the payload */
 	__u16 flags;
-	__u32 pad;
+	union {
+		struct he_apic_ipi apic_ipi;
+		struct he_accept accept;
+		struct he_pv_ipi pv_ipi;
+		struct he_vcpu vcpu;		/* KICK, VM_ENTRY */
+		struct he_sched sched;		/* WAKING, WAKEUP, SWITCH_IN/OUT */
+		struct he_halt_end halt;
+		struct he_vm_exit exit;
+		struct he_halt_poll poll;
+		struct he_ipi_kick ipi;
+		struct he_avic avic;		/* AVIC_INCOMPLETE, AVIC_DOORBELL */
+		struct he_msr msr;
+	} u;
 };
 
 /* Host-side in-kernel counters. */

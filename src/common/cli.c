@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "hooks.h"
 
 static int access_ok_file(const char *path)
 {
@@ -39,7 +40,10 @@ static const char usage_text[] =
 "\n"
 "Host mode:\n"
 "      --vcpu-kick        per-stage breakdown from ICR write to target vCPU running\n"
-"      --halt             halt and halt-polling summary\n"
+"      --halt             halt and halt-polling summary (with --exits)\n"
+"      --exits            VM exits per reason and per vCPU, exit-to-entry times\n"
+"      --force-hooks TYPE each role uses its TYPE hook where it has one the\n"
+"                         kernel offers (tp_btf, raw_tp, fentry, kprobe, tracepoint)\n"
 "  -p, --pid PID          only this VM process\n"
 "      --vcpu N           only this vCPU\n"
 "      --samples N        JSON: raw stage timestamps of the first N IPIs\n";
@@ -52,7 +56,7 @@ void cli_usage(FILE *f)
 enum {
 	OPT_GUEST = 256, OPT_HOST, OPT_CALLERS, OPT_LIST_HOOKS, OPT_BTF,
 	OPT_SYSFS, OPT_NUMA_MAP, OPT_NO_CSD, OPT_STALE, OPT_VCPU_KICK,
-	OPT_HALT, OPT_VCPU, OPT_METRICS, OPT_SAMPLES,
+	OPT_HALT, OPT_VCPU, OPT_METRICS, OPT_SAMPLES, OPT_EXITS, OPT_FORCE_HOOKS,
 };
 
 static const struct option long_opts[] = {
@@ -77,6 +81,8 @@ static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "vcpu", required_argument, NULL, OPT_VCPU },
 	{ "samples", required_argument, NULL, OPT_SAMPLES },
+	{ "exits", no_argument, NULL, OPT_EXITS },
+	{ "force-hooks", required_argument, NULL, OPT_FORCE_HOOKS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
@@ -203,6 +209,14 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 			if (parse_long(optarg, 1, 1000000, &o->samples))
 				BAD("invalid --samples '%s'", optarg);
 			break;
+		case OPT_EXITS:
+			o->exits = true;
+			break;
+		case OPT_FORCE_HOOKS:
+			o->force_hooks = hook_type_from_name(optarg);
+			if (!o->force_hooks)
+				BAD("invalid --force-hooks '%s' (tp_btf, raw_tp, fentry, kprobe or tracepoint)", optarg);
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -231,8 +245,9 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 	if (o->count && !o->interval)
 		BAD("--count needs --interval");
 	if (o->mode == MODE_GUEST && (o->vcpu_kick || o->halt || o->pid >= 0 ||
-				      o->vcpu >= 0 || o->samples))
-		BAD("--vcpu-kick, --halt, --pid, --vcpu and --samples are host-mode options");
+				      o->vcpu >= 0 || o->samples || o->exits ||
+				      o->force_hooks))
+		BAD("--vcpu-kick, --halt, --exits, --force-hooks, --pid, --vcpu and --samples are host-mode options");
 	if (o->btf && access_ok_file(o->btf))
 		BAD("cannot read BTF file '%s'", o->btf);
 	return 0;

@@ -31,6 +31,8 @@ struct ipt_opts {
 	long pid;
 	long vcpu;
 	long samples;	/* host JSON: per-IPI stage timestamps of the first N */
+	bool exits;	/* host: VM exit table per reason and per vCPU */
+	int force_hooks;	/* enum hook_type to prefer per role, 0: none */
 };
 
 #define CLI_HELP	1

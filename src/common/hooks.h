@@ -13,7 +13,7 @@ struct bpf_object;
 
 /* HOOK_TRACEPOINT: a classic tracepoint, for fields only its format has */
 enum hook_type { HOOK_NONE, HOOK_TP_BTF, HOOK_RAW_TP, HOOK_FENTRY, HOOK_KPROBE,
-		 HOOK_TRACEPOINT };
+		 HOOK_TRACEPOINT, HOOK_TYPE_MAX };
 
 #define HOOK_MAX_CANDS	4
 
@@ -28,6 +28,8 @@ struct hook_role {
 	bool required;
 	struct hook_cand cands[HOOK_MAX_CANDS];
 	int chosen;		/* index into cands, -1 if none */
+	char btf_obj[32];	/* BTF object of a tp_btf/fentry choice:
+				 * "vmlinux" or a module name; "" otherwise */
 };
 
 /* What the running kernel offers; the callbacks make it testable. */
@@ -38,6 +40,11 @@ struct hook_probe {
 	bool (*has_kprobe)(const char *func, void *ctx);
 	/* a classic tracepoint attaches through tracefs: it must be mounted */
 	bool (*has_tracefs_event)(const char *cat_event, void *ctx);
+	/* optional: the BTF object that holds a tp_btf/fentry target */
+	const char *(*btf_obj)(enum hook_type t, const char *target, void *ctx);
+	/* --force-hooks: each role takes its candidate of this type when it
+	 * has one the kernel offers; HOOK_NONE: best first */
+	enum hook_type force;
 	void *ctx;
 };
 
@@ -47,7 +54,15 @@ struct hook_probe {
 	{ HOOK_TP_BTF, cat "/" ev, "tp_btf_" prog },		\
 	{ HOOK_RAW_TP, cat "/" ev, "raw_tp_" prog }
 
+/* A kvm:* style role: tp_btf, raw_tp, then the classic tracepoint
+ * (program tp_<prog>), which --force-hooks tracepoint can choose. */
+#define HOOK_TP3(cat, ev, prog)					\
+	HOOK_TP(cat, ev, prog),					\
+	{ HOOK_TRACEPOINT, cat "/" ev, "tp_" prog }
+
 const char *hook_type_name(enum hook_type t);
+/* HOOK_NONE when @s names no hook type */
+enum hook_type hook_type_from_name(const char *s);
 /* Chooses a candidate per role. Returns 0, or -ENOENT and sets *missing to
  * the first required role without a usable hook. */
 int hooks_select(struct hook_role *roles, int n, const struct hook_probe *p,

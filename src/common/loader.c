@@ -30,11 +30,19 @@ int tracer_prepare(int verbose, const char *btf)
 int select_kernel_hooks(struct hook_role *roles, int n, const struct ksyms *ks,
 			bool quiet)
 {
+	return select_kernel_hooks_forced(roles, n, ks, quiet, HOOK_NONE);
+}
+
+int select_kernel_hooks_forced(struct hook_role *roles, int n,
+			       const struct ksyms *ks, bool quiet,
+			       enum hook_type force)
+{
 	struct hook_probe probe;
 	const char *missing = NULL;
 	int err;
 
 	hooks_kernel_probe(&probe, ks);
+	probe.force = force;
 	err = hooks_select(roles, n, &probe, &missing);
 	hooks_kernel_probe_free(&probe);
 	if (err && !quiet)
@@ -48,13 +56,15 @@ void print_hook_table(FILE *f, const struct hook_role *roles, int n)
 	char buf[128];
 	int i, j;
 
-	fprintf(f, "%-22s %-48s %s\n", "ROLE", "HOOK", "CANDIDATES (best first)");
+	fprintf(f, "%-22s %-48s %-9s %s\n", "ROLE", "HOOK", "BTF",
+		"CANDIDATES (best first)");
 	for (i = 0; i < n; i++) {
 		const char *d = hook_desc(&roles[i], buf, sizeof(buf));
 
 		fprintf(f, "%-22s %-48s", roles[i].name,
 			d ? d : roles[i].required ? "UNAVAILABLE (required)" :
 			"unavailable on this kernel");
+		fprintf(f, " %-9s", roles[i].btf_obj[0] ? roles[i].btf_obj : "-");
 		for (j = 0; j < HOOK_MAX_CANDS && roles[i].cands[j].type; j++)
 			fprintf(f, "%s%s", j ? ", " : " ",
 				hook_type_name(roles[i].cands[j].type));

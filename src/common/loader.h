@@ -25,6 +25,10 @@ struct links {
 struct ksyms;
 int select_kernel_hooks(struct hook_role *roles, int n, const struct ksyms *ks,
 			bool quiet);
+/* the same, preferring hooks of type @force (--force-hooks) per role */
+int select_kernel_hooks_forced(struct hook_role *roles, int n,
+			       const struct ksyms *ks, bool quiet,
+			       enum hook_type force);
 void print_hook_table(FILE *f, const struct hook_role *roles, int n);
 /* Attach the loaded programs whose name contains @first before the others
  * (e.g. handlers before senders). */

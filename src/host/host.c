@@ -18,16 +18,16 @@
 enum host_role {
 	HR_ICR, HR_ACCEPT, HR_PV_IPI, HR_KICK, HR_WAKING, HR_WAKEUP, HR_SWITCH,
 	HR_HALT_END, HR_VM_ENTRY, HR_VM_EXIT, HR_HALT_POLL, HR_IPI_KICK,
-	HR_AVIC_INCOMPLETE, HR_AVIC_DOORBELL, HR_MAX,
+	HR_AVIC_INCOMPLETE, HR_AVIC_DOORBELL, HR_MSR, HR_MAX,
 };
 
 const struct hook_role host_roles_template[] = {
 	[HR_ICR] = { .name = "icr_write", .required = true,
-		.cands = { HOOK_TP("kvm", "kvm_apic_ipi", "kvm_apic_ipi") } },
+		.cands = { HOOK_TP3("kvm", "kvm_apic_ipi", "kvm_apic_ipi") } },
 	[HR_ACCEPT] = { .name = "accept",
-		.cands = { HOOK_TP("kvm", "kvm_apic_accept_irq", "kvm_accept_irq") } },
+		.cands = { HOOK_TP3("kvm", "kvm_apic_accept_irq", "kvm_accept_irq") } },
 	[HR_PV_IPI] = { .name = "pv_send_ipi",
-		.cands = { HOOK_TP("kvm", "kvm_hypercall", "kvm_hypercall") } },
+		.cands = { HOOK_TP3("kvm", "kvm_hypercall", "kvm_hypercall") } },
 	/* kvm_vcpu_kick became an inline around __kvm_vcpu_kick in 6.x */
 	[HR_KICK] = { .name = "kick", .cands = {
 		{ HOOK_FENTRY, "__kvm_vcpu_kick", "fentry_kick_new" },
@@ -41,20 +41,37 @@ const struct hook_role host_roles_template[] = {
 	[HR_SWITCH] = { .name = "on_cpu",
 		.cands = { HOOK_TP("sched", "sched_switch", "sched_switch") } },
 	[HR_HALT_END] = { .name = "halt_end", .required = true,
-		.cands = { HOOK_TP("kvm", "kvm_vcpu_wakeup", "kvm_vcpu_wakeup") } },
+		.cands = { HOOK_TP3("kvm", "kvm_vcpu_wakeup", "kvm_vcpu_wakeup") } },
 	[HR_VM_ENTRY] = { .name = "vm_entry",
-		.cands = { HOOK_TP("kvm", "kvm_entry", "kvm_entry") } },
+		.cands = { HOOK_TP3("kvm", "kvm_entry", "kvm_entry") } },
 	/* the exit reason is only in the classic tracepoint's fields */
 	[HR_VM_EXIT] = { .name = "vm_exit",
 		.cands = { { HOOK_TRACEPOINT, "kvm/kvm_exit", "tp_kvm_exit" } } },
 	[HR_HALT_POLL] = { .name = "halt_poll_ns",
-		.cands = { HOOK_TP("kvm", "kvm_halt_poll_ns", "kvm_halt_poll") } },
+		.cands = { HOOK_TP3("kvm", "kvm_halt_poll_ns", "kvm_halt_poll") } },
 	[HR_IPI_KICK] = { .name = "kick_by_ipi",
 		.cands = { HOOK_TP("ipi", "ipi_send_cpu", "ipi_send_cpu") } },
 	[HR_AVIC_INCOMPLETE] = { .name = "avic_incomplete_ipi",
 		.cands = { HOOK_TP("kvm", "kvm_avic_incomplete_ipi", "avic_incomplete") } },
 	[HR_AVIC_DOORBELL] = { .name = "avic_doorbell",
 		.cands = { HOOK_TP("kvm", "kvm_avic_doorbell", "avic_doorbell") } },
+	/* which MSR an MSR exit was for (ICR vs EOI ...) */
+	[HR_MSR] = { .name = "exit_msr",
+		.cands = { HOOK_TP3("kvm", "kvm_msr", "kvm_msr") } },
+};
+
+/* The event types each role's programs emit (sched_switch: two). */
+static const int role_events[HR_MAX][2] = {
+	[HR_ICR] = { HE_APIC_IPI },		[HR_ACCEPT] = { HE_ACCEPT_IRQ },
+	[HR_PV_IPI] = { HE_PV_SEND_IPI },	[HR_KICK] = { HE_KICK },
+	[HR_WAKING] = { HE_WAKING },		[HR_WAKEUP] = { HE_WAKEUP },
+	[HR_SWITCH] = { HE_SWITCH_IN, HE_SWITCH_OUT },
+	[HR_HALT_END] = { HE_HALT_END },	[HR_VM_ENTRY] = { HE_VM_ENTRY },
+	[HR_VM_EXIT] = { HE_VM_EXIT },		[HR_HALT_POLL] = { HE_HALT_POLL },
+	[HR_IPI_KICK] = { HE_IPI_KICK },
+	[HR_AVIC_INCOMPLETE] = { HE_AVIC_INCOMPLETE },
+	[HR_AVIC_DOORBELL] = { HE_AVIC_DOORBELL },
+	[HR_MSR] = { HE_MSR },
 };
 const int host_nr_roles = HR_MAX;
 
@@ -170,17 +187,19 @@ static bool role_on(const struct host *h, int role)
 	return h->roles[role].chosen >= 0;
 }
 
-/* Which stages this kernel can show at all. */
+/* Which stages this kernel can show at all: those fed by an event type
+ * that an attached role emits. */
 static void stage_hooks(const struct host *h, bool hooked[KS_MAX])
 {
-	hooked[KS_ICR] = role_on(h, HR_ICR) || role_on(h, HR_PV_IPI);
-	hooked[KS_ACCEPT] = role_on(h, HR_ACCEPT);
-	hooked[KS_KICK] = role_on(h, HR_KICK) || role_on(h, HR_WAKING) ||
-			  role_on(h, HR_IPI_KICK);
-	hooked[KS_WAKEUP] = role_on(h, HR_WAKEUP);
-	hooked[KS_ON_CPU] = role_on(h, HR_SWITCH);
-	hooked[KS_HALT_END] = role_on(h, HR_HALT_END);
-	hooked[KS_VM_ENTRY] = role_on(h, HR_VM_ENTRY);
+	int r, i, s;
+
+	memset(hooked, 0, KS_MAX * sizeof(hooked[0]));
+	for (r = 0; r < HR_MAX; r++)
+		for (i = 0; i < 2 && role_on(h, r); i++) {
+			s = kick_event_stage(role_events[r][i]);
+			if (s >= 0)
+				hooked[s] = true;
+		}
 }
 
 static void host_report(void *ctx, double span)
@@ -249,8 +268,8 @@ static int setup(struct host *h)
 	int i;
 
 	memcpy(h->roles, host_roles_template, sizeof(h->roles));
-	if (select_kernel_hooks(h->roles, HR_MAX, NULL, h->o->list_hooks) &&
-	    !h->o->list_hooks)
+	if (select_kernel_hooks_forced(h->roles, HR_MAX, NULL, h->o->list_hooks,
+				       h->o->force_hooks) && !h->o->list_hooks)
 		return -1;
 	if (h->o->list_hooks)
 		return 0;
@@ -258,6 +277,8 @@ static int setup(struct host *h)
 		return -1;
 	h->kick = kick_new(on_result, h);
 	stage_hooks(h, hooked);
+	if (h->kick)
+		kick_set_hooked(h->kick, hooked);
 	for (i = 0; i < HR_MAX; i++) {
 		descs[i].role = h->roles[i].name;
 		descs[i].desc = hook_desc(&h->roles[i], bufs[i], sizeof(bufs[i]));
@@ -270,6 +291,7 @@ static int setup(struct host *h)
 	kick_set_filter(h->kick, h->o->pid > 0 ? h->o->pid : 0,
 			h->o->vcpu >= 0 ? h->o->vcpu : -1);
 	host_report_set_view(h->rep, h->o->vcpu_kick, h->o->halt);
+	host_report_show_exits(h->rep, h->o->exits);
 	if (h->o->samples && host_report_keep_samples(h->rep, h->o->samples)) {
 		fprintf(stderr, "ipitrace: out of memory\n");
 		return -1;

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Host side: the per-IPI stage state machine. Fed with struct host_event
- * records in timestamp order, it follows each IPI a guest vCPU sends to
- * each of its targets (ICR write -> accepted -> kicked -> woken -> on CPU ->
- * halt end -> VM entry) and hands a struct kick_result to a callback when
+ * The host model's interface. Fed with struct host_event records in
+ * timestamp order, it follows each IPI a guest vCPU sends to each of its
+ * targets (ICR write -> accepted -> kicked -> woken -> on CPU -> halt end
+ * -> VM entry; stages.c) and hands a struct kick_result to a callback when
  * the IPI completes for that target. Independently it keeps halt
- * (kvm_vcpu_wakeup / kvm_halt_poll_ns) and VM exit-reason accounting.
+ * (halts.c) and VM exit (exits.c) accounting. Which event feeds which
+ * handler and stage is one table (model.c).
  *
- * Identity: thread -> (VM pid, vCPU id) from kick_set_thread() and from
- * events that carry a vcpu_id; APIC id == vCPU id within one VM.
+ * Identity (vcpu_registry.c): thread -> (VM pid, vCPU id) from
+ * kick_set_thread() (named threads), from events that carry a vcpu_id, and
+ * from the IPI path itself (unnamed threads); APIC id == vCPU id in a VM.
  */
 #ifndef __IPT_KICK_H
 #define __IPT_KICK_H
@@ -19,6 +21,7 @@
 #include "ipitrace_host.h"
 #include "hist.h"
 
+/* Stage ids; their path order is the table in stages.c (kick_stage_at). */
 enum kick_stage {
 	KS_ICR,		/* kvm_apic_ipi / PV send-IPI hypercall in the sender */
 	KS_ACCEPT,	/* kvm_apic_accept_irq for the target, sender's context */
@@ -85,14 +88,36 @@ struct kick_vcpu_info {
 	struct kick_halt halt;
 };
 
-/* VM exit reasons (kvm_exit). timed/total_ns count exits whose next
- * kvm_entry of the same thread was seen. */
+/* A halt as it ended, for the halt-poll advisor (kick_set_halt_cb). */
+struct kick_halt_sample {
+	__u32 vm_pid;
+	int vcpu;		/* -1 unknown */
+	__u64 end_ts;		/* kvm_vcpu_wakeup time */
+	__u64 ns;		/* its duration (kvm_vcpu_wakeup ns) */
+	bool polled;		/* waited == 0 && valid */
+	bool waited;
+	bool valid;
+	bool by_ipi;		/* it was the halt end of a followed IPI */
+	__s64 poll_window_ns;	/* halt_poll_ns in force, -1 unknown */
+};
+
+typedef void (*kick_halt_cb)(const struct kick_halt_sample *s, void *ctx);
+
+#define KICK_NO_MSR	(-1LL)
+
+/* VM exits (kvm_exit) by reason, MSR exits also by MSR (from kvm_msr in
+ * the exit), in total (vcpu -1) and per vCPU. timed/hist count exits
+ * whose next kvm_entry of the same thread was seen: exit-to-entry time. */
 struct kick_exit {
 	__u32 isa;		/* 1 VMX, 2 SVM */
 	__u32 reason;
+	__s64 msr;		/* MSR index of an MSR exit, KICK_NO_MSR */
+	__u32 pid;		/* per-vCPU rows: the VM; 0 in totals */
+	int vcpu;		/* per-vCPU rows: the vCPU; -1 in totals */
 	__u64 count;
 	__u64 timed;
 	__u64 total_ns;
+	struct hist hist;	/* exit-to-entry ns: min, max, percentiles */
 };
 
 struct kick_stats {
@@ -104,9 +129,13 @@ struct kick_stats {
 	__u64 filtered;		/* results dropped by the filters */
 	__u64 superseded;	/* completed by the next IPI to the same target */
 	__u64 timed_out;	/* completed by kick_flush() */
-	__u64 stale;		/* events older than the stage they would set */
+	__u64 out_of_order;	/* stage events refused: older than the last
+				 * stage seen, or after a later stage */
+	__u64 out_of_order_by[KS_MAX];	/* the same, by stage refused */
 	__u64 unattributed_halts;	/* halt ends in a thread of unknown vCPU */
 	__u64 learned;		/* thread identities learned from events */
+	__u64 foreign_ipis;	/* IPIs sent by a vCPU thread with an open
+				 * IPI that did not count as its kick */
 };
 
 #define KICK_DEFAULT_TIMEOUT_NS	10000000ULL	/* 10 ms */
@@ -126,6 +155,14 @@ void kick_event(struct kick *k, const struct host_event *e);
 /* Events of hooks that run in the vCPU thread itself (so e->tid is one and
  * e->pid its VM), unlike an interrupt accepted from a timer, say. */
 bool kick_in_vcpu_thread(const struct host_event *e);
+/* Which stages have a hook attached (a stage that needs another one, the
+ * kick after the accept, needs it only when it is hooked); until set, a
+ * stage counts as hooked once its events are seen. */
+void kick_set_hooked(struct kick *k, const bool hooked[KS_MAX]);
+/* The stage events of @type feed, -1 none. */
+int kick_event_stage(int type);
+/* Call @cb for every halt end that passes the filters. */
+void kick_set_halt_cb(struct kick *k, kick_halt_cb cb, void *ctx);
 /* Complete every IPI started at or before now - timeout. */
 void kick_flush(struct kick *k, __u64 now);
 /* Complete everything still pending (end of the run). */
@@ -140,18 +177,26 @@ const struct kick_halt *kick_halt_total(const struct kick *k);
 const struct hist *kick_halt_hist(const struct kick *k);	/* halt ns */
 size_t kick_nr_vcpus(const struct kick *k);
 const struct kick_vcpu_info *kick_vcpu_at(const struct kick *k, size_t i);
+/* exit rows: in total (vcpu -1), then kick_nr_vcpu_exits per vCPU */
 size_t kick_nr_exits(const struct kick *k);
 const struct kick_exit *kick_exit_at(const struct kick *k, size_t i);
+size_t kick_nr_vcpu_exits(const struct kick *k);
+const struct kick_exit *kick_vcpu_exit_at(const struct kick *k, size_t i);
 /* true once any kvm_entry was seen (exit times are measurable) */
 bool kick_entries_seen(const struct kick *k);
 /* events of the types that can feed @stage (0..KS_MAX-1), before filters */
 __u64 kick_stage_events(const struct kick *k, int stage);
 
+/* The stage at position @i (0..KS_MAX-1) of the path, -1 past it. */
+int kick_stage_at(int i);
 /* "icr_write", "accept", ..., "vm_entry", "total" (KS_TOTAL) */
 const char *kick_stage_name(int stage);
 /* "blocked", "polling", "running" */
 const char *kick_state_name(int state);
-/* "HLT", "MSR_WRITE", ... or "0x%x" into buf */
+/* The kernel's own names (<asm/svm.h>, <asm/vmx.h>): "hlt", "msr",
+ * "MSR_WRITE", ... or "0x%x" into buf */
 const char *kick_exit_name(__u32 isa, __u32 reason, char *buf, size_t len);
+/* "icr", "eoi", ... for well-known MSRs, else NULL */
+const char *kick_msr_name(__s64 msr);
 
 #endif

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Host-mode aggregation and report (see host_report.h). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include "host_exits.h"
+#include "host_halts.h"
 #include "host_report.h"
 #include "json.h"
 #include "output.h"
@@ -10,6 +13,12 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *numa_names[HN_MAX] = { "same", "cross", "unknown" };
+
+/* The stage at position @i of the path, then "total" (i == KS_MAX). */
+static int stage_seq(int i)
+{
+	return i < KS_MAX ? kick_stage_at(i) : KS_TOTAL;
+}
 
 struct host_report {
 	struct host_agg *agg;
@@ -19,6 +28,7 @@ struct host_report {
 	int nr_hooks;
 	bool kick_detail;
 	bool halt_detail;
+	bool exit_detail;
 	/* set by host_report_print() */
 	const struct kick *kick;
 	double duration_s;
@@ -29,89 +39,50 @@ struct host_report {
 	size_t nr_samples, max_samples;
 };
 
-/* loss counters of the BPF side */
-static const struct {
-	int stat;
+/*
+ * Every counter of the report, text and JSON alike: from the BPF side's
+ * enum host_stat (bpf >= 0), the model's struct kick_stats (at ks_off), or
+ * the programs' recursion misses.
+ */
+enum { SEC_COUNTERS, SEC_LOST };
+
+static const struct counter {
 	const char *key;
-} lost_names[] = {
-	{ HS_RB_DROP, "ringbuf_drops" },
-	{ HS_VCPU_MAP_FULL, "vcpu_map_full" },
+	int sec;
+	int bpf;
+	size_t ks_off;
+	bool misses;
+} counters[] = {
+#define BPF(key, sec, stat)	{ key, sec, stat, 0, false }
+#define KS(key, sec, field)	{ key, sec, -1, offsetof(struct kick_stats, field), false }
+	BPF("events", SEC_COUNTERS, HS_EVENTS),
+	BPF("consumer_wakeups", SEC_COUNTERS, HS_RB_WAKEUP),
+	KS("ipis", SEC_COUNTERS, ipis),
+	KS("results", SEC_COUNTERS, results),
+	KS("filtered", SEC_COUNTERS, filtered),
+	KS("superseded", SEC_COUNTERS, superseded),
+	KS("timed_out", SEC_COUNTERS, timed_out),
+	KS("learned_threads", SEC_COUNTERS, learned),
+	KS("unattributed_halts", SEC_COUNTERS, unattributed_halts),
+	KS("foreign_ipis", SEC_COUNTERS, foreign_ipis),
+	BPF("ringbuf_drops", SEC_LOST, HS_RB_DROP),
+	BPF("vcpu_map_full", SEC_LOST, HS_VCPU_MAP_FULL),
+	{ "recursion_misses", SEC_LOST, -1, 0, true },
+	KS("ipis_without_target", SEC_LOST, no_target),
+	KS("out_of_order_events", SEC_LOST, out_of_order),
+#undef BPF
+#undef KS
 };
 
-struct host_agg *host_agg_new(const struct topology *topo)
+static __u64 counter_value(const struct host_report *r, const struct counter *c)
 {
-	struct host_agg *a = calloc(1, sizeof(*a));
+	const struct kick_stats *ks = kick_get_stats(r->kick);
 
-	if (a)
-		a->topo = topo;
-	return a;
-}
-
-void host_agg_free(struct host_agg *a)
-{
-	free(a);
-}
-
-void host_agg_reset(struct host_agg *a)
-{
-	const struct topology *topo = a->topo;
-
-	memset(a, 0, sizeof(*a));
-	a->topo = topo;
-}
-
-_Static_assert((int)TOPO_SAME == (int)HN_SAME && (int)TOPO_CROSS == (int)HN_CROSS &&
-	       (int)TOPO_UNKNOWN == (int)HN_UNKNOWN, "NUMA classes must match");
-
-int host_numa_class(const struct topology *topo, int a, int b)
-{
-	return topology_class(topo, a, b);
-}
-
-static void agg_sample(struct host_agg *a, int state, int stage, __u64 v,
-		       bool delta)
-{
-	a->seen[TS_MAX][stage]++;
-	if (delta)
-		hist_add(&a->st[TS_MAX][stage], v);
-	if (state < 0 || state >= TS_MAX)
-		return;
-	a->seen[state][stage]++;
-	if (delta)
-		hist_add(&a->st[state][stage], v);
-}
-
-void host_agg_add(struct host_agg *a, const struct kick_result *r)
-{
-	__u64 icr = r->t[KS_ICR], last = icr;
-	bool any = false;
-	int s, n;
-
-	if (!icr)
-		return;
-	a->results++;
-	if (r->ipi_first)
-		a->ipis++;
-	agg_sample(a, r->state, KS_ICR, icr - r->exit_ts,
-		   r->exit_ts && r->exit_ts <= icr);
-	for (s = KS_ACCEPT; s < KS_MAX; s++) {
-		if (!r->t[s] || r->t[s] < last)
-			continue;
-		agg_sample(a, r->state, s, r->t[s] - last, true);
-		last = r->t[s];
-		any = true;
-	}
-	if (!any)
-		return;
-	agg_sample(a, r->state, KS_TOTAL, last - icr, true);
-	n = host_numa_class(a->topo, r->src_cpu, r->dst_cpu);
-	a->numa_count[n]++;
-	hist_add(&a->numa_total[n], last - icr);
-}
-
-void host_agg_cb(const struct kick_result *r, void *ctx)
-{
-	host_agg_add(ctx, r);
+	if (c->misses)
+		return r->misses;
+	if (c->bpf >= 0)
+		return r->lost[c->bpf];
+	return *(const __u64 *)((const char *)ks + c->ks_off);
 }
 
 /* --- stage rows: shared by text and JSON --- */
@@ -185,19 +156,19 @@ static void text_stage_row(FILE *f, const struct host_report *r, int state,
 
 static void text_stage_table(FILE *f, const struct host_report *r, int state)
 {
-	int s;
+	int i;
 
 	fprintf(f, "%-10s %8s %10s %10s %10s\n", "STAGE", "COUNT", "MEAN",
 		"P50", "P99");
-	for (s = 0; s <= KS_TOTAL; s++)
-		text_stage_row(f, r, state, s);
+	for (i = 0; i <= KS_MAX; i++)
+		text_stage_row(f, r, state, stage_seq(i));
 }
 
 static void text_kick(FILE *f, const struct host_report *r)
 {
 	const struct host_agg *a = r->agg;
 	char b1[32], b2[32];
-	int st, s, n;
+	int st, i, s, n;
 
 	fprintf(f, "\nIPIs followed: %llu (%llu targets)\n",
 		(unsigned long long)a->ipis, (unsigned long long)a->results);
@@ -222,138 +193,13 @@ static void text_kick(FILE *f, const struct host_report *r)
 			fmt_ns(hist_percentile(h, 50), b1, sizeof(b1)),
 			fmt_ns(hist_percentile(h, 99), b2, sizeof(b2)));
 	}
-	for (s = KS_ACCEPT; r->kick_detail && s <= KS_TOTAL; s++) {
+	for (i = 1; r->kick_detail && i <= KS_MAX; i++) {
+		s = stage_seq(i);
 		if (!a->st[TS_MAX][s].count)
 			continue;
 		fprintf(f, "\n%s:\n", kick_stage_name(s));
 		print_log2_hist(f, &a->st[TS_MAX][s], "nsecs");
 	}
-}
-
-static void text_per_vcpu(FILE *f, const struct host_report *r)
-{
-	const struct kick *k = r->kick;
-	char b1[32];
-	size_t i;
-
-	fprintf(f, "\n%8s %5s %8s %8s %8s %8s %8s %6s %6s %10s\n", "PID",
-		"VCPU", "TID", "HALTS", "POLLED", "BLOCKED", "INVALID", "GROW",
-		"SHRINK", "POLL_WIN");
-	for (i = 0; i < kick_nr_vcpus(k); i++) {
-		const struct kick_vcpu_info *v = kick_vcpu_at(k, i);
-		const struct kick_halt *h = &v->halt;
-
-		if (!v->known || !kick_filter_match(k, v->pid, v->vcpu))
-			continue;
-		fprintf(f, "%8u %5d %8u %8llu %8llu %8llu %8llu %6llu %6llu %10s\n",
-			v->pid, v->vcpu, v->tid, (unsigned long long)h->halts,
-			(unsigned long long)h->polled,
-			(unsigned long long)h->blocked,
-			(unsigned long long)h->invalid,
-			(unsigned long long)h->grow,
-			(unsigned long long)h->shrink,
-			fmt_ns(h->poll_window_ns, b1, sizeof(b1)));
-	}
-}
-
-static void text_halt(FILE *f, const struct host_report *r)
-{
-	const struct kick_halt *h = kick_halt_total(r->kick);
-	const struct hist *hh = kick_halt_hist(r->kick);
-	char b1[32], b2[32];
-
-	fprintf(f, "\nHalts: %llu  polled %llu  blocked %llu  invalid %llu\n",
-		(unsigned long long)h->halts, (unsigned long long)h->polled,
-		(unsigned long long)h->blocked, (unsigned long long)h->invalid);
-	if (!h->halts) {
-		if (!kick_stage_events(r->kick, KS_HALT_END))
-			fprintf(f, "  halt ends: %s\n",
-				why_not(r->hooked[KS_HALT_END] ?
-					ROW_NEVER_FIRED : ROW_NO_HOOK));
-		return;
-	}
-	fprintf(f, "  time polling %s, waiting %s (%llu of %llu blocked halts "
-		"split at the switch-out to sleep; the rest count as waiting)\n",
-		fmt_ns(h->poll_ns, b1, sizeof(b1)),
-		fmt_ns(h->wait_ns, b2, sizeof(b2)),
-		(unsigned long long)h->blocked_split,
-		(unsigned long long)h->blocked);
-	fprintf(f, "  halt-poll window: grow %llu  shrink %llu\n",
-		(unsigned long long)h->grow, (unsigned long long)h->shrink);
-	fprintf(f, "  halt time: mean %s  p50 %s",
-		fmt_ns(hist_mean(hh), b1, sizeof(b1)),
-		fmt_ns(hist_percentile(hh, 50), b2, sizeof(b2)));
-	fprintf(f, "  p99 %s\n", fmt_ns(hist_percentile(hh, 99), b1, sizeof(b1)));
-	if (!r->halt_detail)
-		return;
-	print_log2_hist(f, hh, "nsecs");
-	text_per_vcpu(f, r);
-}
-
-static int exit_cmp(const void *x, const void *y)
-{
-	const struct kick_exit *a = x, *b = y;
-
-	return a->count < b->count ? 1 : a->count > b->count ? -1 : 0;
-}
-
-/* sorted copy of the exit table (caller frees); NULL when empty */
-static struct kick_exit *sorted_exits(const struct kick *k, size_t *n,
-				      __u64 *total)
-{
-	struct kick_exit *x;
-	size_t i;
-
-	*n = kick_nr_exits(k);
-	*total = 0;
-	if (!*n)
-		return NULL;
-	x = malloc(*n * sizeof(*x));
-	if (!x) {
-		*n = 0;
-		return NULL;
-	}
-	for (i = 0; i < *n; i++) {
-		x[i] = *kick_exit_at(k, i);
-		*total += x[i].count;
-	}
-	qsort(x, *n, sizeof(*x), exit_cmp);
-	return x;
-}
-
-static void text_exits(FILE *f, const struct host_report *r)
-{
-	bool timed = kick_entries_seen(r->kick);
-	char name[48], b1[32], b2[32];
-	__u64 total;
-	size_t i, n;
-	struct kick_exit *x = sorted_exits(r->kick, &n, &total);
-
-	if (!n) {
-		fprintf(f, "\nVM exits: %s\n", why_not(r->exit_hooked ?
-			ROW_NEVER_FIRED : ROW_NO_HOOK));
-		return;
-	}
-	fprintf(f, "\nVM exits: %llu\n", (unsigned long long)total);
-	if (!r->halt_detail) {
-		free(x);
-		return;
-	}
-	fprintf(f, "%-26s %10s %7s %10s %10s\n", "REASON", "COUNT", "SHARE",
-		"TOTAL", "MEAN");
-	for (i = 0; i < n; i++) {
-		kick_exit_name(x[i].isa, x[i].reason, name, sizeof(name));
-		fprintf(f, "%-26s %10llu %6.2f%% ", name,
-			(unsigned long long)x[i].count,
-			100.0 * x[i].count / total);
-		if (timed && x[i].timed)
-			fprintf(f, "%10s %10s\n",
-				fmt_ns(x[i].total_ns, b1, sizeof(b1)),
-				fmt_ns(x[i].total_ns / x[i].timed, b2, sizeof(b2)));
-		else
-			fprintf(f, "%10s %10s\n", "-", "-");
-	}
-	free(x);
 }
 
 /* vCPUs of the VM of vCPU entry @i when @i is the VM's first known entry
@@ -392,35 +238,43 @@ static void text_vms(FILE *f, const struct kick *k)
 		fprintf(f, " no VM seen");
 }
 
-static void host_text(FILE *f, const struct host_report *r)
+static void text_counters(FILE *f, const struct host_report *r)
 {
 	const struct kick_stats *ks = kick_get_stats(r->kick);
+	static const char *title[] = { "\nCounters:", "\nLost:" };
 	size_t i;
+	int sec, p, s;
 
+	for (sec = SEC_COUNTERS; sec <= SEC_LOST; sec++) {
+		fputs(title[sec] + (sec == SEC_LOST), f);
+		for (i = 0; i < ARRAY_SIZE(counters); i++)
+			if (counters[i].sec == sec)
+				fprintf(f, " %s=%llu", counters[i].key,
+					(unsigned long long)counter_value(r, &counters[i]));
+		fputc('\n', f);
+	}
+	if (!ks->out_of_order)
+		return;
+	fprintf(f, "Out of order, by stage refused:");
+	for (p = 0; p < KS_MAX; p++) {
+		s = kick_stage_at(p);
+		if (ks->out_of_order_by[s])
+			fprintf(f, " %s=%llu", kick_stage_name(s),
+				(unsigned long long)ks->out_of_order_by[s]);
+	}
+	fputc('\n', f);
+}
+
+static void host_text(FILE *f, const struct host_report *r)
+{
 	fprintf(f, "\n--- %.1f s --- host,", r->duration_s);
 	text_vms(f, r->kick);
 	fputc('\n', f);
 	text_kick(f, r);
-	text_halt(f, r);
-	text_exits(f, r);
-	fprintf(f, "\nCounters: events=%llu consumer_wakeups=%llu ipis=%llu "
-		"superseded=%llu timed_out=%llu learned_threads=%llu "
-		"unattributed_halts=%llu\n",
-		(unsigned long long)r->lost[HS_EVENTS],
-		(unsigned long long)r->lost[HS_RB_WAKEUP],
-		(unsigned long long)ks->ipis,
-		(unsigned long long)ks->superseded,
-		(unsigned long long)ks->timed_out,
-		(unsigned long long)ks->learned,
-		(unsigned long long)ks->unattributed_halts);
-	fprintf(f, "Lost:");
-	for (i = 0; i < ARRAY_SIZE(lost_names); i++)
-		fprintf(f, " %s=%llu", lost_names[i].key,
-			(unsigned long long)r->lost[lost_names[i].stat]);
-	fprintf(f, " recursion_misses=%llu", (unsigned long long)r->misses);
-	fprintf(f, " ipis_without_target=%llu out_of_order_events=%llu\n",
-		(unsigned long long)ks->no_target,
-		(unsigned long long)ks->stale);
+	host_halts_text(f, r->kick, r->halt_detail, r->hooked[KS_HALT_END]);
+	host_exits_text(f, r->kick, r->halt_detail || r->exit_detail,
+			r->exit_hooked);
+	text_counters(f, r);
 	fflush(f);
 }
 
@@ -437,11 +291,11 @@ static void json_lat(struct jw *w, const char *key, bool ok, __u64 v)
 static void json_stages(struct jw *w, const struct host_report *r, int state)
 {
 	const struct host_agg *a = r->agg;
-	int s;
+	int i, s;
 
 	jw_arr(w, "stages");
-	for (s = 0; s <= KS_TOTAL; s++) {
-		const struct hist *h = &a->st[state][s];
+	for (i = 0; i <= KS_MAX; i++) {
+		const struct hist *h = &a->st[state][s = stage_seq(i)];
 		int kind = stage_kind(r, state, s);
 		bool data = kind == ROW_DATA;
 
@@ -506,87 +360,16 @@ static void json_vms(struct jw *w, const struct kick *k)
 	jw_arr_end(w);
 }
 
-static void json_per_vcpu(struct jw *w, const struct kick *k)
-{
-	size_t i;
-
-	jw_arr(w, "per_vcpu");
-	for (i = 0; i < kick_nr_vcpus(k); i++) {
-		const struct kick_vcpu_info *v = kick_vcpu_at(k, i);
-
-		if (!v->known || !kick_filter_match(k, v->pid, v->vcpu))
-			continue;
-		jw_obj(w, NULL);
-		jw_u64(w, "pid", v->pid);
-		jw_i64(w, "vcpu", v->vcpu);
-		jw_u64(w, "halts", v->halt.halts);
-		jw_u64(w, "polled", v->halt.polled);
-		jw_u64(w, "blocked", v->halt.blocked);
-		jw_u64(w, "grow", v->halt.grow);
-		jw_u64(w, "shrink", v->halt.shrink);
-		jw_u64(w, "poll_window_ns", v->halt.poll_window_ns);
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
-}
-
-static void json_halt(struct jw *w, const struct kick *k)
-{
-	const struct kick_halt *h = kick_halt_total(k);
-	const struct hist *hh = kick_halt_hist(k);
-
-	jw_obj(w, "halt");
-	jw_u64(w, "halts", h->halts);
-	jw_u64(w, "polled", h->polled);
-	jw_u64(w, "blocked", h->blocked);
-	jw_u64(w, "invalid", h->invalid);
-	jw_u64(w, "poll_ns", h->poll_ns);
-	jw_u64(w, "wait_ns", h->wait_ns);
-	jw_u64(w, "blocked_split", h->blocked_split);
-	jw_u64(w, "grow", h->grow);
-	jw_u64(w, "shrink", h->shrink);
-	json_lat(w, "p50_ns", hh->count, hist_percentile(hh, 50));
-	json_lat(w, "p99_ns", hh->count, hist_percentile(hh, 99));
-	json_per_vcpu(w, k);
-	jw_obj_end(w);
-}
-
-static void json_exits(struct jw *w, const struct kick *k)
-{
-	bool timed = kick_entries_seen(k);
-	char name[48];
-	__u64 total;
-	size_t i, n;
-	struct kick_exit *x = sorted_exits(k, &n, &total);
-
-	jw_bool(w, "exits_observable", n > 0);
-	jw_arr(w, "exits");
-	for (i = 0; i < n; i++) {
-		bool ok = timed && x[i].timed;
-
-		jw_obj(w, NULL);
-		jw_str(w, "reason", kick_exit_name(x[i].isa, x[i].reason, name,
-						   sizeof(name)));
-		jw_u64(w, "count", x[i].count);
-		jw_dbl(w, "share", (double)x[i].count / total);
-		json_lat(w, "total_ns", ok, x[i].total_ns);
-		json_lat(w, "mean_ns", ok, ok ? x[i].total_ns / x[i].timed : 0);
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
-	free(x);
-}
-
 /* Raw per-IPI stage timestamps (bpf_ktime_get_ns, CLOCK_MONOTONIC), null
  * for stages not seen, so that a test can hold them against its own clock. */
 static void json_samples(struct jw *w, const struct host_report *r)
 {
-	size_t i;
-	int s;
+	size_t j;
+	int i, s;
 
 	jw_arr(w, "samples");
-	for (i = 0; i < r->nr_samples; i++) {
-		const struct kick_result *x = &r->samples[i];
+	for (j = 0; j < r->nr_samples; j++) {
+		const struct kick_result *x = &r->samples[j];
 
 		jw_obj(w, NULL);
 		jw_u64(w, "ipi", x->ipi_id);
@@ -595,7 +378,8 @@ static void json_samples(struct jw *w, const struct host_report *r)
 		jw_i64(w, "dst_vcpu", x->dst_vcpu);
 		jw_str(w, "state", kick_state_name(x->state));
 		jw_obj(w, "t_ns");
-		for (s = 0; s < KS_MAX; s++) {
+		for (i = 0; i < KS_MAX; i++) {
+			s = kick_stage_at(i);
 			if (x->t[s])
 				jw_u64(w, kick_stage_name(s), x->t[s]);
 			else
@@ -605,6 +389,18 @@ static void json_samples(struct jw *w, const struct host_report *r)
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
+}
+
+static void json_counters(struct jw *w, const struct host_report *r, int sec,
+			  const char *key)
+{
+	size_t i;
+
+	jw_obj(w, key);
+	for (i = 0; i < ARRAY_SIZE(counters); i++)
+		if (counters[i].sec == sec)
+			jw_u64(w, counters[i].key, counter_value(r, &counters[i]));
+	jw_obj_end(w);
 }
 
 static void host_json(FILE *f, const struct host_report *r)
@@ -621,20 +417,20 @@ static void host_json(FILE *f, const struct host_report *r)
 	for (i = 0; i < (size_t)r->nr_hooks; i++)
 		jw_str(&w, r->hooks[i].role, r->hooks[i].desc);
 	jw_obj_end(&w);
-	jw_obj(&w, "lost");
-	for (i = 0; i < ARRAY_SIZE(lost_names); i++)
-		jw_u64(&w, lost_names[i].key, r->lost[lost_names[i].stat]);
-	jw_u64(&w, "recursion_misses", r->misses);
-	jw_u64(&w, "ipis_without_target", ks->no_target);
-	jw_u64(&w, "out_of_order_events", ks->stale);
+	json_counters(&w, r, SEC_LOST, "lost");
+	json_counters(&w, r, SEC_COUNTERS, "counters");
+	jw_obj(&w, "out_of_order_by_stage");
+	for (i = 0; i < KS_MAX; i++)
+		jw_u64(&w, kick_stage_name(kick_stage_at(i)),
+		       ks->out_of_order_by[kick_stage_at(i)]);
 	jw_obj_end(&w);
 	jw_u64(&w, "ipis", r->agg->ipis);
 	json_vms(&w, r->kick);
 	json_stages(&w, r, TS_MAX);
 	json_by_state(&w, r);
 	json_numa(&w, r->agg);
-	json_halt(&w, r->kick);
-	json_exits(&w, r->kick);
+	host_halts_json(&w, r->kick);
+	host_exits_json(&w, r->kick);
 	if (r->max_samples)
 		json_samples(&w, r);
 	jw_obj_end(&w);
@@ -708,6 +504,11 @@ void host_report_set_view(struct host_report *r, bool vcpu_kick, bool halt)
 {
 	r->kick_detail = vcpu_kick;
 	r->halt_detail = halt;
+}
+
+void host_report_show_exits(struct host_report *r, bool exits)
+{
+	r->exit_detail = exits;
 }
 
 int host_report_keep_samples(struct host_report *r, size_t max)

@@ -60,6 +60,8 @@ void host_report_free(struct host_report *r);
 /* --vcpu-kick: per-state tables and stage histograms;
  * --halt: halt histogram, per-vCPU table, exit-reason table */
 void host_report_set_view(struct host_report *r, bool vcpu_kick, bool halt);
+/* --exits: the exit tables (also shown with --halt) */
+void host_report_show_exits(struct host_report *r, bool exits);
 /* kick_cb-compatible body: add one completed IPI-target */
 /* Keep the first @max results of each report for JSON "samples". */
 int host_report_keep_samples(struct host_report *r, size_t max);

@@ -12,7 +12,8 @@ IPITRACE = os.path.join(ROOT, "ipitrace")
 BUILD = os.path.join(ROOT, "build")
 
 # Prefixes of our BPF program names as the kernel keeps them (15 chars).
-OUR_PROG_PREFIXES = ("tp_btf_", "raw_tp_", "fentry_send_", "kprobe_send_")
+OUR_PROG_PREFIXES = ("tp_btf_", "raw_tp_", "fentry_send_", "kprobe_send_",
+                     "tp_kvm_", "fentry_kick", "kprobe_kick")
 
 
 class Skip(Exception):

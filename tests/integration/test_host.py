@@ -145,3 +145,36 @@ def test_pid_filter_excludes_other_vms():
     assert doc["ipis"] == 0, doc["ipis"]
     assert doc["vms"] == [], doc["vms"]
     assert doc["halt"]["halts"] == 0, doc["halt"]
+
+
+def test_unnamed_vcpu_threads_followed():
+    """A VMM that names no thread (ipivm --anonymous: no "CPU N/KVM"):
+    every IPI is still followed to its halt end, and vCPU1's halts are
+    vCPU1's, from KVM's own events. Under PVM (no kvm_entry / kvm_exit)
+    the identity comes from the IPI path (accept + the target thread's
+    wake-up or halt end) and kvm_halt_poll_ns's vcpu_id."""
+    need_kvm()
+    doc, vm = traced_vm(["--vcpu-kick", "--halt", "--samples",
+                         str(2 * N_IPIS)],
+                        ["--ipis", str(N_IPIS), "--anonymous", "--per-ipi"])
+    assert vm["ipis_received"] == N_IPIS
+    assert not any(n.startswith("CPU ") for n in vm["vcpu_names"]), vm
+    mine = [x for x in doc["samples"] if x["vm_pid"] == vm["pid"]]
+    ends = [x for x in mine if x["t_ns"]["halt_end"] is not None]
+    v1 = [v for v in doc["halt"]["per_vcpu"]
+          if v["pid"] == vm["pid"] and v["vcpu"] == 1]
+    fired = {k: v for k, v in doc["hooks"].items() if v}
+    print("  unnamed: %d IPIs followed, %d with their halt end; vCPU1 halts "
+          "%s of %d; learned_threads %d; vm_entry %s"
+          % (len(mine), len(ends), v1[0]["halts"] if v1 else None,
+             vm["vcpu1_halts"], doc["counters"]["learned_threads"],
+             "observable" if stage(doc, "vm_entry")["observable"]
+             else "not observable"))
+    assert len(mine) == N_IPIS, len(mine)
+    assert all(x["dst_vcpu"] == 1 for x in mine), mine[:3]
+    # the first IPI may come before the target thread is known
+    assert len(ends) >= N_IPIS - 1, len(ends)
+    assert len(v1) == 1, doc["halt"]["per_vcpu"]
+    assert vm["vcpu1_halts"] * 0.98 <= v1[0]["halts"] <= vm["vcpu1_halts"]
+    assert doc["counters"]["learned_threads"] >= 1
+    assert "halt_end" in fired

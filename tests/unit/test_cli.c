@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "cli.h"
+#include "hooks.h"
 
 static struct ipt_opts O;
 static char E[256];
@@ -270,6 +271,21 @@ static void test_parse_long(void **state)
 	assert_int_equal(v, 10);
 }
 
+static void test_host_hook_options(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--host", "--exits", "--force-hooks", "tracepoint"), 0);
+	assert_true(O.exits);
+	assert_int_equal(O.force_hooks, HOOK_TRACEPOINT);
+	assert_int_equal(PARSE("--host", "--force-hooks", "kprobe", "--list-hooks"), 0);
+	assert_int_equal(O.force_hooks, HOOK_KPROBE);
+	assert_false(O.exits);
+	REJECT("invalid --force-hooks 'kprobes'", "--host", "--force-hooks", "kprobes");
+	REJECT("needs a value", "--host", "--force-hooks");
+	REJECT("host-mode options", "--guest", "--exits");
+	REJECT("host-mode options", "--guest", "--force-hooks", "raw_tp");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_getopt_state_reset),
 		cmocka_unit_test(test_parse_seconds),
 		cmocka_unit_test(test_parse_long),
+		cmocka_unit_test(test_host_hook_options),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <bpf/libbpf.h>
 #include "guest.h"
+#include "host.h"
 #include "hooks.h"
 
 #define BPF_OBJ "build/ipi_guest.bpf.o"
@@ -458,6 +459,113 @@ static void test_apply_real_object(void **state)
 	bpf_object__close(obj);
 }
 
+static bool fk_tracefs(const char *cat_ev, void *ctx)
+{
+	return true;
+}
+
+static const char *fk_btf_obj(enum hook_type t, const char *target, void *ctx)
+{
+	return strcmp(target, "cat/ev") ? "vmlinux" : "kvm";
+}
+
+/* --force-hooks: a role takes its candidate of the forced type when the
+ * kernel offers it, else its usual choice. */
+static void test_force_hooks(void **state)
+{
+	struct fake_kernel k = { ALL, ALL, ALL, NULL, 0 };
+	struct hook_probe p = probe_of(&k);
+	struct hook_role roles[3] = { full_role(true), full_role(false), {
+		.name = "tp", .cands = { HOOK_TP3("cat", "ev", "ev") } } };
+
+	(void)state;
+	p.has_tracefs_event = fk_tracefs;
+	p.force = HOOK_FENTRY;
+	assert_int_equal(hooks_select(roles, 3, &p, NULL), 0);
+	assert_int_equal(roles[0].cands[roles[0].chosen].type, HOOK_FENTRY);
+	assert_int_equal(roles[2].cands[roles[2].chosen].type, HOOK_TP_BTF);
+	p.force = HOOK_KPROBE;			/* not offered: usual choice */
+	assert_int_equal(hooks_select(roles, 3, &p, NULL), 0);
+	assert_int_equal(roles[0].cands[roles[0].chosen].type, HOOK_TP_BTF);
+	p.force = HOOK_TRACEPOINT;
+	assert_int_equal(hooks_select(roles, 3, &p, NULL), 0);
+	assert_int_equal(roles[0].cands[roles[0].chosen].type, HOOK_TP_BTF);
+	assert_int_equal(roles[2].cands[roles[2].chosen].type, HOOK_TRACEPOINT);
+	assert_string_equal(roles[2].cands[roles[2].chosen].prog, "tp_ev");
+	p.force = HOOK_RAW_TP;
+	assert_int_equal(hooks_select(roles, 3, &p, NULL), 0);
+	assert_int_equal(roles[1].cands[roles[1].chosen].type, HOOK_RAW_TP);
+	assert_int_equal(hook_type_from_name("tracepoint"), HOOK_TRACEPOINT);
+	assert_int_equal(hook_type_from_name("tp_btf"), HOOK_TP_BTF);
+	assert_int_equal(hook_type_from_name("kprobes"), HOOK_NONE);
+	assert_int_equal(hook_type_from_name("none"), HOOK_NONE);
+	assert_int_equal(hook_type_from_name(NULL), HOOK_NONE);
+}
+
+/* The BTF object of a tp_btf / fentry choice is recorded, not of others. */
+static void test_btf_object(void **state)
+{
+	struct fake_kernel k = { ALL, ALL, ALL, NULL, 0 };
+	struct hook_probe p = probe_of(&k);
+	struct hook_role roles[1] = { full_role(true) };
+
+	(void)state;
+	p.btf_obj = fk_btf_obj;
+	assert_int_equal(hooks_select(roles, 1, &p, NULL), 0);
+	assert_string_equal(roles[0].btf_obj, "kvm");
+	p.force = HOOK_FENTRY;
+	assert_int_equal(hooks_select(roles, 1, &p, NULL), 0);
+	assert_string_equal(roles[0].btf_obj, "vmlinux");
+	p.force = HOOK_RAW_TP;
+	assert_int_equal(hooks_select(roles, 1, &p, NULL), 0);
+	assert_string_equal(roles[0].btf_obj, "");
+}
+
+/* Every host role's candidates name programs of the host object, and each
+ * forced rung loads its own programs. */
+static void test_host_roles_match_object(void **state)
+{
+	static const enum hook_type rungs[] = { HOOK_TP_BTF, HOOK_RAW_TP,
+		HOOK_TRACEPOINT, HOOK_FENTRY, HOOK_KPROBE };
+	struct fake_kernel k = { ALL, ALL, ALL, ALL, 0 };
+	struct hook_probe p = probe_of(&k);
+	struct hook_role roles[32];
+	struct bpf_object *obj;
+	size_t r;
+	int i, j;
+
+	(void)state;
+	assert_true(host_nr_roles <= 32);
+	libbpf_set_print(quiet);
+	obj = bpf_object__open_file("build/ipi_host.bpf.o", NULL);
+	if (!obj)
+		fail_msg("cannot open build/ipi_host.bpf.o");
+	for (i = 0; i < host_nr_roles; i++)
+		for (j = 0; j < HOOK_MAX_CANDS &&
+			    host_roles_template[i].cands[j].type; j++)
+			if (!bpf_object__find_program_by_name(obj,
+				host_roles_template[i].cands[j].prog))
+				fail_msg("role %s: no program %s",
+					 host_roles_template[i].name,
+					 host_roles_template[i].cands[j].prog);
+	p.has_tracefs_event = fk_tracefs;
+	for (r = 0; r < sizeof(rungs) / sizeof(rungs[0]); r++) {
+		int forced = 0;
+
+		memcpy(roles, host_roles_template,
+		       sizeof(roles[0]) * host_nr_roles);
+		p.force = rungs[r];
+		assert_int_equal(hooks_select(roles, host_nr_roles, &p, NULL), 0);
+		assert_int_equal(hooks_apply(roles, host_nr_roles, obj), 0);
+		for (i = 0; i < host_nr_roles; i++)
+			forced += roles[i].cands[roles[i].chosen].type == rungs[r];
+		/* kvm:* roles have tracepoints; the kick fentry and kprobe */
+		assert_true(forced >= (rungs[r] == HOOK_FENTRY ||
+				       rungs[r] == HOOK_KPROBE ? 1 : 7));
+	}
+	bpf_object__close(obj);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +578,9 @@ int main(void)
 		cmocka_unit_test(test_guest_kprobe_only),
 		cmocka_unit_test(test_guest_required_missing),
 		cmocka_unit_test(test_apply_real_object),
+		cmocka_unit_test(test_force_hooks),
+		cmocka_unit_test(test_btf_object),
+		cmocka_unit_test(test_host_roles_match_object),
 	};
 
 	return cmocka_run_group_tests_name("hooks", tests, NULL, NULL);

@@ -16,7 +16,8 @@
  * So every IPI finds vCPU1 halted, and a run of N IPIs makes exactly N halts
  * and N halt wakeups of vCPU1 (the host poll/block decides which kind).
  *
- * The vCPU threads are named like QEMU's ("CPU 0/KVM", "CPU 1/KVM").
+ * The vCPU threads are named like QEMU's ("CPU 0/KVM", "CPU 1/KVM"), or
+ * with --anonymous keep the process's name, as other VMMs leave them.
  *
  * Exit status: 0 all N IPIs sent and received, 1 count mismatch,
  * 2 setup or KVM error, 3 timeout.
@@ -131,6 +132,7 @@ struct opts {
 	int pin[2];
 	int json;
 	int per_ipi;
+	int anonymous;		/* vCPU threads not named "CPU N/KVM" */
 	unsigned int timeout_s;
 };
 
@@ -152,6 +154,7 @@ struct vcpu {
 	volatile pid_t tid;
 	volatile int finished;
 	int err;
+	char name[16];		/* the thread's name */
 };
 
 struct vm {
@@ -538,7 +541,9 @@ static void *vcpu_thread(void *arg)
 	int ret;
 
 	snprintf(name, sizeof(name), "CPU %d/KVM", v->id);
-	pthread_setname_np(pthread_self(), name);
+	if (!vm->o->anonymous)
+		pthread_setname_np(pthread_self(), name);
+	pthread_getname_np(pthread_self(), v->name, sizeof(v->name));
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	pin_self(vm->o->pin[v->id]);
 	v->tid = syscall(SYS_gettid);
@@ -705,13 +710,14 @@ static void print_json(struct vm *vm, struct stats *sl, struct stats *ss,
 		       int ok)
 {
 	printf("{\"pid\":%d,\"vcpu_tids\":[%d,%d],"
-	       "\"vcpu_names\":[\"CPU 0/KVM\",\"CPU 1/KVM\"],"
+	       "\"vcpu_names\":[\"%s\",\"%s\"],"
 	       "\"vector\":%d,\"dest_apic_id\":%d,\"icr_low\":%d,"
 	       "\"ipis\":%lu,\"ipis_sent\":%llu,\"ipis_received\":%llu,"
 	       "\"long_gaps\":%lu,\"short_gaps\":%lu,\"vcpu1_halts\":%llu,"
 	       "\"long_gap_us\":%lu,\"short_gap_us\":%lu,"
 	       "\"halt_poll_ns\":%ld,\"elapsed_ns\":%llu,",
-	       getpid(), vm->vcpu[0].tid, vm->vcpu[1].tid, IPI_VECTOR,
+	       getpid(), vm->vcpu[0].tid, vm->vcpu[1].tid, vm->vcpu[0].name,
+	       vm->vcpu[1].name, IPI_VECTOR,
 	       IPI_DEST, ICR_LOW, vm->o->ipis,
 	       (unsigned long long)shm_read(vm, SHM_SENT),
 	       (unsigned long long)shm_read(vm, SHM_RECV),
@@ -739,8 +745,9 @@ static void print_stats_text(const char *name, struct stats *s)
 static void print_text(struct vm *vm, struct stats *sl, struct stats *ss,
 		       int ok)
 {
-	printf("pid %d  vcpu0 tid %d (CPU 0/KVM)  vcpu1 tid %d (CPU 1/KVM)\n",
-	       getpid(), vm->vcpu[0].tid, vm->vcpu[1].tid);
+	printf("pid %d  vcpu0 tid %d (%s)  vcpu1 tid %d (%s)\n", getpid(),
+	       vm->vcpu[0].tid, vm->vcpu[0].name, vm->vcpu[1].tid,
+	       vm->vcpu[1].name);
 	printf("vector 0x%x -> apic id %d (icr_low 0x%x)\n", IPI_VECTOR,
 	       IPI_DEST, ICR_LOW);
 	printf("ipis %lu  sent %llu  received %llu  vcpu1 halts %llu\n",
@@ -779,10 +786,11 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ipivm [--ipis N] [--long-gap-us U] [--short-gap-us U]\n"
 		"             [--long-every K] [--pin0 CPU] [--pin1 CPU]\n"
-		"             [--timeout S] [--per-ipi] [--json]\n"
+		"             [--timeout S] [--per-ipi] [--anonymous] [--json]\n"
 		"Runs a 2-vCPU KVM guest in which vCPU0 sends N x2APIC IPIs\n"
 		"(vector 0x%x) to halted vCPU1; IPI i (from 0) follows a long\n"
-		"gap when i %% K == 0 (K=0: never), else a short gap.\n",
+		"gap when i %% K == 0 (K=0: never), else a short gap.\n"
+		"--anonymous: vCPU threads keep the process's name (no \"CPU N/KVM\").\n",
 		IPI_VECTOR);
 }
 
@@ -806,6 +814,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "pin0", 1, NULL, '0' }, { "pin1", 1, NULL, '1' },
 		{ "timeout", 1, NULL, 't' }, { "per-ipi", 0, NULL, 'p' },
 		{ "json", 0, NULL, 'j' }, { "help", 0, NULL, 'h' },
+		{ "anonymous", 0, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -821,6 +830,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 't': o->timeout_s = num_arg(optarg, "--timeout"); break;
 		case 'p': o->per_ipi = 1; break;
 		case 'j': o->json = 1; break;
+		case 'a': o->anonymous = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
