@@ -31,15 +31,9 @@ STAGES = ["icr_write", "accept", "kick", "wakeup", "on_cpu", "halt_end",
           "vm_entry"]
 IPI_VECTOR = 240        # ipivm's vector (0xf0)
 
-# Forced fallback rungs (--force-hooks RUNG): which hooks must then show it.
-# role -> the hook description's prefix, for the roles the rung applies to.
-# Rungs of the kvm:* tracepoint roles apply to every role on a kvm/ event;
-# the kprobe rung applies to the kick.
-FORCED_RUNGS = {
-    "raw_tp": (lambda role, desc: "kvm/" in desc, "raw_tp:"),
-    "tracepoint": (lambda role, desc: "kvm/" in desc, "tracepoint:"),
-    "kprobe": (lambda role, desc: role == "kick", "kprobe:"),
-}
+# Forced fallback rungs run once each (--force-hooks RUNG): then every role
+# with a candidate of that type (--list-hooks' CANDIDATES column) uses it.
+FORCED_RUNGS = ("raw_tp", "kprobe", "tracepoint")
 
 
 class Checker:
@@ -122,6 +116,13 @@ class Ftrace:
         return sum(n for ev, k, n in self.rows if ev == event and
                    all(k.get(a) == str(b) for a, b in match.items()))
 
+    def by2(self, event, k1, k2):
+        out = {}
+        for ev, k, n in self.rows:
+            if ev == event:
+                out[(k[k1], k[k2])] = out.get((k[k1], k[k2]), 0) + n
+        return out
+
     def by(self, event, key):
         out = {}
         for ev, k, n in self.rows:
@@ -166,15 +167,31 @@ class Round:
         return next(s for s in self.doc["stages"] if s["name"] == name)
 
 
-def exits_of(doc):
-    """{reason: count} from ipitrace's exits table"""
+def exits_of(doc, pid=None):
+    """{reason: count} from ipitrace's exits table; with pid,
+    {(vcpu, reason): count} from exits_per_vcpu"""
     out = {}
-    for x in doc.get("exits", []):
-        out[x["reason"]] = out.get(x["reason"], 0) + x["count"]
+    if pid is None:
+        for x in doc.get("exits", []):
+            out[x["reason"]] = out.get(x["reason"], 0) + x["count"]
+        return out
+    for x in doc.get("exits_per_vcpu", []):
+        if x["pid"] == pid:
+            k = (str(x["vcpu"]), x["reason"])
+            out[k] = out.get(k, 0) + x["count"]
     return out
 
 
-def check_rounds(c, rounds, feats, kvm):
+def msr_split(r):
+    mine = {int(x["msr"], 16): x["count"] for x in r.doc.get("exits", [])
+            if x["reason"] == "msr" and x.get("msr") is not None}
+    theirs = {int(k, 16): n for k, n in r.ftrace.by("kvm_msr", "msr").items()}
+    if not mine.get(0x830) or mine != theirs:
+        return f"ipitrace {mine} ftrace {theirs}"
+    return None
+
+
+def check_rounds(c, rounds, feats, kvm, cands):
     ok = [r for r in rounds if r.vm is not None and r.doc is not None]
     c.over(rounds, "the VM sent and received every IPI (ipivm's own count)",
            lambda r: None if r.vm and r.vm_rc == 0 and r.vm["ok"] and
@@ -225,6 +242,14 @@ def check_rounds(c, rounds, feats, kvm):
     c.over(ok, "exit counts per reason == ftrace kvm_exit's, kernel's names",
            lambda r: None if exits_of(r.doc) == r.ftrace.by("kvm_exit", "reason")
            else f"ipitrace {exits_of(r.doc)} ftrace {r.ftrace.by('kvm_exit', 'reason')}")
+    if "exits" in feats:
+        c.over(ok, "exit counts per vCPU and reason == ftrace kvm_exit's",
+               lambda r: None if exits_of(r.doc, r.vm["pid"]) ==
+               r.ftrace.by2("kvm_exit", "vcpu", "reason") else
+               f"ipitrace {exits_of(r.doc, r.vm['pid'])} ftrace "
+               f"{r.ftrace.by2('kvm_exit', 'vcpu', 'reason')}")
+        c.over(ok, "MSR exits split by MSR == ftrace kvm_msr (ICR 0x830, "
+               "EOI 0x80b)", lambda r: msr_split(r))
     c.over(ok, "exits observable; kvm_entry (ftrace) follows each exit",
            lambda r: None if r.doc["exits_observable"] and
            abs(r.ftrace.count("kvm_entry") - r.ftrace.count("kvm_exit")) <= 2
@@ -235,7 +260,7 @@ def check_rounds(c, rounds, feats, kvm):
     if retried:
         c.info("rounds run again after the VM itself failed: " + "; ".join(
             f"{r.tag} {r.name}: {r.retried}" for r in retried))
-    check_hooks(c, ok, feats, kvm)
+    check_hooks(c, ok, feats, kvm, cands)
 
 
 def sample_order(r):
@@ -301,7 +326,21 @@ def completeness(c, rounds):
            + (": " + "; ".join(short[:8]) if short else ""))
 
 
-def check_hooks(c, rounds, feats, kvm):
+def candidates(lines):
+    """{role: [hook types, best first]} from --list-hooks output"""
+    out = {}
+    for ln in lines[1:]:
+        m = re.match(r"(\w+)\s.*?\s((?:[a-z_]+, )*[a-z_]+)\s*$", ln)
+        if m and not ln.startswith("rc="):
+            out[m.group(1)] = m.group(2).split(", ")
+    return out
+
+
+def htype(desc):
+    return (desc or "").split(":")[0]
+
+
+def check_hooks(c, rounds, feats, kvm, cands):
     plain = [r for r in rounds if not r.forced]
     if plain:
         c.info("hooks: " + " ".join(f"{k}={v}" for k, v in
@@ -310,26 +349,30 @@ def check_hooks(c, rounds, feats, kvm):
            lambda r: None if r.doc["hooks"] == plain[0].doc["hooks"]
            else f"{r.doc['hooks']}")
     if "module_btf" in feats and kvm.get("btf_kvm") == "yes":
-        c.over(plain[:1], "kvm:* roles on tp_btf (module BTF: /sys/kernel/btf/kvm)",
-               lambda r: None if all(v.startswith("tp_btf:") for v in
-                                     r.doc["hooks"].values()
-                                     if "kvm/" in v and "kvm_exit" not in v)
-               else str(r.doc["hooks"]))
-    for rung, (applies, prefix) in FORCED_RUNGS.items():
+        def best(r):
+            bad = {k: v for k, v in r.doc["hooks"].items()
+                   if ("kvm/" in (v or "") or k == "kick") and k in cands
+                   and htype(v) != cands[k][0]}
+            return f"not the best candidate: {bad}" if bad else None
+        c.over(plain[:1], "kvm:* roles and the kick on their best hook "
+               "(module BTF: tp_btf, fentry)", best)
+    for rung in FORCED_RUNGS:
         rs = [r for r in rounds if r.forced == rung]
         if not rs:
             continue
         c.info(f"hooks with --force-hooks {rung}: " + " ".join(
             f"{k}={v}" for k, v in rs[0].doc["hooks"].items()))
 
-        def on_rung(r, applies=applies, prefix=prefix):
-            hit = {k: v for k, v in r.doc["hooks"].items() if applies(k, v)}
-            bad = {k: v for k, v in hit.items() if not v.startswith(prefix)}
+        def on_rung(r, rung=rung):
+            # roles the kernel offers at all (6.1: no ipi tracepoints)
+            hit = {k: v for k, v in r.doc["hooks"].items()
+                   if rung in cands.get(k, []) and v}
+            bad = {k: v for k, v in hit.items() if htype(v) != rung}
             if not hit:
-                return "no role it applies to"
-            return f"not {prefix} {bad}" if bad else None
-        c.over(rs, f"--force-hooks {rung}: the hooks it applies to use it",
-               on_rung)
+                return "no role has it as a candidate"
+            return f"not {rung}: {bad}" if bad else None
+        c.over(rs, f"--force-hooks {rung}: every role with a {rung} "
+               "candidate uses it", on_rung)
 
 
 def table(c, rounds):
@@ -350,6 +393,10 @@ def table(c, rounds):
         hi = (h["halts"], h["polled"], h["blocked"], h["grow"], h["shrink"])
         ex = exits_of(r.doc)
         fx = f.by("kvm_exit", "reason")
+        cnt = {k: r.doc.get("counters", {}).get(k) for k in
+               ("superseded", "timed_out", "foreign_ipis", "learned_threads",
+                "unattributed_halts")}
+        cnt["out_of_order"] = r.doc["lost"].get("out_of_order_events")
         exs = " ".join(f"{k}={ex.get(k, 0)}" + ("" if ex.get(k) == fx.get(k)
                                               else f"({fx.get(k, 0)})")
                        for k in sorted(set(ex) | set(fx)))
@@ -358,7 +405,8 @@ def table(c, rounds):
               f"{r.stage('accept')['count']} entry {r.stage('vm_entry')['count']}"
               f" | halts {hi[0]} {hi[1]}/{hi[2]} {hi[3]}/{hi[4]}"
               f" {'=' if hi == hf else '!= ftrace %s' % (hf,)} | {exs}"
-              f" | {r.timing.get('attach_s')}/{r.timing.get('round_s')}")
+              f" | {r.timing.get('attach_s')}/{r.timing.get('round_s')} |"
+              + "".join(f" {k}={v}" for k, v in cnt.items() if v))
 
 
 def main():
@@ -397,7 +445,7 @@ def main():
             c.check(False, f"{t}: round output readable", str(e))
     c.check(a.rounds == 0 or len(rounds) == a.rounds,
             f"all {a.rounds} rounds ran", f"{len(rounds)} ran")
-    check_rounds(c, rounds, feats, kvm)
+    check_rounds(c, rounds, feats, kvm, candidates(lh))
     table(c, rounds)
     if a.json_dir:
         os.makedirs(a.json_dir, exist_ok=True)
