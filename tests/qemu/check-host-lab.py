@@ -378,7 +378,8 @@ def check_hooks(c, rounds, feats, kvm, cands):
 def table(c, rounds):
     print(f"     {c.label}: per round: VM ipis | ipitrace ipis, accept, "
           "vm_entry | halts polled/blocked grow/shrink (ipitrace = ftrace?) | "
-          "exits ipitrace (ftrace) | attach/round s")
+          "exits ipitrace (ftrace) | attach/round s | KVM's own vCPU1 "
+          "stats: wakeups, polls ok/attempted | counters")
     for r in rounds:
         if r.doc is None or r.vm is None:
             print(f"     {r.tag} {r.name}: no data (ipivm rc {r.vm_rc}, "
@@ -397,6 +398,7 @@ def table(c, rounds):
                ("superseded", "timed_out", "foreign_ipis", "learned_threads",
                 "unattributed_halts")}
         cnt["out_of_order"] = r.doc["lost"].get("out_of_order_events")
+        ks = (r.vm.get("kvm_stats") or [None, None])[1] or {}
         exs = " ".join(f"{k}={ex.get(k, 0)}" + ("" if ex.get(k) == fx.get(k)
                                               else f"({fx.get(k, 0)})")
                        for k in sorted(set(ex) | set(fx)))
@@ -405,7 +407,9 @@ def table(c, rounds):
               f"{r.stage('accept')['count']} entry {r.stage('vm_entry')['count']}"
               f" | halts {hi[0]} {hi[1]}/{hi[2]} {hi[3]}/{hi[4]}"
               f" {'=' if hi == hf else '!= ftrace %s' % (hf,)} | {exs}"
-              f" | {r.timing.get('attach_s')}/{r.timing.get('round_s')} |"
+              f" | {r.timing.get('attach_s')}/{r.timing.get('round_s')} | "
+              + (f"kvm {ks.get('halt_wakeup')} {ks.get('halt_successful_poll')}/"
+                 f"{ks.get('halt_attempted_poll')}" if ks else "kvm -")
               + "".join(f" {k}={v}" for k, v in cnt.items() if v))
 
 

@@ -21,8 +21,10 @@
 # (TCG runs ~100x slower than hardware). Also: one round per forced
 # fallback rung (--force-hooks raw_tp|kprobe|tracepoint), one with unnamed
 # vCPU threads (ipivm --anonymous), and three rounds at real
-# kvm.halt_poll_ns settings whose JSON is kept for the halt_poll_ns advisor
-# (issue 12). Rounds whose option the binaries lack are reported SKIP.
+# kvm.halt_poll_ns settings (0, 200000, 1000000; 200 IPIs, short gaps)
+# whose JSON (ipitrace's, and ipivm's with KVM's own per-vCPU halt stats
+# from the binary stats fd) is kept for the halt_poll_ns advisor (issue 12).
+# Rounds whose option the binaries lack are reported SKIP.
 #
 # Usage: test-host-lab.sh [-k "6.1 6.12"] [-n ROUNDS] [-i IPIS] [-p] [-t SECS]
 #   -k  kernels (default "6.1 6.12")
@@ -45,6 +47,7 @@ IPIS=50
 PARALLEL=0
 TLIMIT=420
 NAME=host-lab
+HPN_IPIS=200
 while getopts "k:n:i:pt:h" opt; do
 	case $opt in
 	k) KERNELS=$OPTARG ;;
@@ -58,6 +61,7 @@ while getopts "k:n:i:pt:h" opt; do
 done
 t_start=$EPOCHREALTIME
 QEMU_SKIPPED=0
+HPN_VM="--ipis $HPN_IPIS --long-every 0 --pin0 0 --pin1 1"
 IPITRACE=$QEMU_REPO/build/ipitrace-static
 IPIVM=$QEMU_REPO/build/ipivm-static
 
@@ -74,7 +78,7 @@ features() {
 }
 # ipitrace options of every round (after --host -j), by feature
 trace_opts() { # FEATURES
-	local o="--halt --samples $((IPIS * 2))"
+	local o="--halt --samples $((HPN_IPIS > IPIS ? HPN_IPIS * 2 : IPIS * 2))"
 	case ",$1," in *,exits,*) o="$o --exits" ;; esac
 	echo "$o"
 }
@@ -85,10 +89,12 @@ ROUNDS_EXTRA=(
 	"kprobe|--force-hooks kprobe|||force_hooks"
 	"tracepoint|--force-hooks tracepoint|||force_hooks"
 	"anonymous||--anonymous||ipivm_anonymous"
-	# the same VM at three real kvm.halt_poll_ns settings (issue 12 item 4)
-	"hpn0|||0|"
-	"hpn200000|||200000|"
-	"hpn1000000|||1000000|"
+	# the same VM at three real kvm.halt_poll_ns settings (issue 12 item 4):
+	# short gaps only, vCPU threads on their own CPUs, so that polls can
+	# succeed; ipivm's JSON carries KVM's own halt stats (kvm_stats)
+	"hpn0||$HPN_VM|0|"
+	"hpn200000||$HPN_VM|200000|"
+	"hpn1000000||$HPN_VM|1000000|"
 )
 EVENTS="kvm:kvm_exit kvm:kvm_entry kvm:kvm_apic_ipi kvm:kvm_apic_accept_irq
 	kvm:kvm_vcpu_wakeup kvm:kvm_halt_poll_ns kvm:kvm_msr kvm:kvm_inj_virq"
