@@ -47,8 +47,10 @@ count "$log"
 # where host mode ran: the local /dev/kvm (integration tests), the host lab
 hosts=""
 if grep -q '^PASS test_host\.test_vcpu_kick' "$log"; then
-	kind=$(grep -qw kvm_pvm /proc/modules 2>/dev/null && echo PVM ||
-	       { grep -qw svm /proc/cpuinfo && echo SVM; } || echo VMX)
+	kind=?
+	for m in kvm_pvm:PVM kvm_amd:SVM kvm_intel:VMX; do
+		[ -d "/sys/module/${m%:*}" ] && { kind=${m#*:}; break; }
+	done
 	hosts="local /dev/kvm ($kind)"
 elif grep -q '^FAIL test_host\.test_vcpu_kick' "$log"; then
 	hosts="local /dev/kvm (FAILED)"
