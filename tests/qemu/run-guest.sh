@@ -92,7 +92,7 @@ case $KERNEL in
 6.1|6.12)
 	kdir=$CACHE/$KERNEL
 	if ! [ -s "$kdir/vmlinux" ] || ! [ -s "$kdir/cpuid.ko" ] ||
-	   { [ $MACHINE = svm ] && ! [ -s "$kdir/kvm/kvm-amd.ko" ]; }; then
+	   { [ "$MACHINE" = svm ] && ! [ -s "$kdir/kvm/kvm-amd.ko" ]; }; then
 		"$HERE/fetch-kernels.sh" "$KERNEL" >&2 || die "fetch-kernels.sh $KERNEL failed"
 	fi
 	label=$KERNEL ;;
@@ -115,7 +115,7 @@ trap cleanup EXIT
 
 kmods=()
 [ -s "$kdir/cpuid.ko" ] && kmods+=(-m "$kdir/cpuid.ko")
-if [ $MACHINE = svm ]; then
+if [ "$MACHINE" = svm ]; then
 	for m in irqbypass kvm ccp kvm-amd; do
 		[ -s "$kdir/kvm/$m.ko" ] || die "$kdir/kvm/$m.ko missing (fetch-kernels.sh $label)"
 		kmods+=(-m "$kdir/kvm/$m.ko")
@@ -132,7 +132,7 @@ fi
 : > "$work/stdout"
 cmdline="$BASE_CMDLINE$EXTRA_ARGS"
 # shellcheck disable=SC2054
-if [ $MACHINE = svm ]; then
+if [ "$MACHINE" = svm ]; then
 	machine_args=(-accel tcg,thread=multi -cpu qemu64,+svm,+npt
 		      -smp "$SVM_CPUS" -m 1024)
 else

@@ -79,7 +79,7 @@ svm_hold_text() {
 		 $T/events/sched/sched_switch; do
 		[ -e "$d/enable" ] || continue
 		echo "$NEVER" > "$d/filter" && echo 1 > "$d/enable" &&
-			echo "${d#$T/events/}"
+			echo "${d#"$T"/events/}"
 	done | tr '\n' ' '
 	echo
 }
@@ -163,7 +163,7 @@ tracer_start() { # OUT ERR CMD...
 			TRACER_WAIT_S=$(awk -v a="$_t0" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }')
 			return 0
 		fi
-		kill -0 $TRACER_PID 2>/dev/null || break
+		kill -0 "$TRACER_PID" 2>/dev/null || break
 		sleep 0.1
 		_t=$((_t + 1))
 	done
@@ -172,15 +172,15 @@ tracer_start() { # OUT ERR CMD...
 }
 
 tracer_stop() {
-	kill -INT $TRACER_PID 2>/dev/null
+	kill -INT "$TRACER_PID" 2>/dev/null
 	_t=0
-	while kill -0 $TRACER_PID 2>/dev/null && [ $_t -lt 600 ]; do
+	while kill -0 "$TRACER_PID" 2>/dev/null && [ $_t -lt 600 ]; do
 		sleep 0.1
 		_t=$((_t + 1))
 	done
-	if kill -0 $TRACER_PID 2>/dev/null; then
+	if kill -0 "$TRACER_PID" 2>/dev/null; then
 		echo "guest: tracer did not exit 60 s after SIGINT, killing it" >&2
-		kill -KILL $TRACER_PID
+		kill -KILL "$TRACER_PID"
 	fi
-	wait $TRACER_PID
+	wait "$TRACER_PID"
 }

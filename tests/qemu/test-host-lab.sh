@@ -120,7 +120,7 @@ ROUNDS_FILE=$QEMU_OUT/$NAME.rounds
 {
 	echo "TRACE_OPTS=\"$(trace_opts "$FEATURES")\""
 	echo "VM_OPTS=\"--ipis $IPIS\""
-	echo "EVENTS=\"$(echo $EVENTS)\""
+	echo "EVENTS=\"$(echo "$EVENTS" | tr -s " \t\n" " ")\""
 } > "$CONF"
 : > "$ROUNDS_FILE"
 nrounds=0
