@@ -77,7 +77,7 @@ $(BUILD)/libipitrace.a: $(LIB_OBJS)
 $(OUTPUT): $(BUILD)/main.o $(BUILD)/libipitrace.a
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libipitrace.a $(HDRS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libipitrace.a $(HDRS) $(wildcard tests/unit/*.h) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $< $(BUILD)/libipitrace.a $(LDLIBS) -lcmocka -o $@
 
 $(BUILD)/%: tests/workload/%.c $(BUILD)/libipitrace.a $(HDRS) | $(BUILD)

@@ -109,30 +109,19 @@ static __always_inline void ev_submit(struct host_event *e)
 
 /*
  * A KVM event; NULL when filtered out. Only hooks that run in the vCPU
- * thread itself (ICR write, hypercall, halt end, poll window, VM entry and
- * exit) may teach us that the current thread is one: an interrupt accepted
- * from a timer or a kick from a kworker runs in whatever thread was there.
+ * thread itself (HE_IN_VCPU_THREAD) may teach us that the current thread
+ * is one: an interrupt accepted from a timer or a kick from a kworker runs
+ * in whatever thread was there. @vcpu_id: -1 when the event has none.
  */
-static __always_inline struct host_event *kvm_ev_from(int type, __s32 vcpu_id,
-						      bool in_vcpu_thread)
+static __always_inline struct host_event *kvm_ev(int type, __s32 vcpu_id)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
 	if (!pid_ok(id >> 32))
 		return NULL;
-	if (in_vcpu_thread && (__u32)id)
+	if (HE_IN_VCPU_THREAD(type) && (__u32)id)
 		learn_vcpu((__u32)id, id >> 32, vcpu_id);
 	return ev_new(type);
-}
-
-static __always_inline struct host_event *kvm_ev(int type, __s32 vcpu_id)
-{
-	return kvm_ev_from(type, vcpu_id, true);
-}
-
-static __always_inline struct host_event *kvm_ev_any(int type)
-{
-	return kvm_ev_from(type, -1, false);
 }
 
 static __always_inline int on_apic_ipi(__u32 icr_low, __u32 dest_id)
@@ -150,7 +139,7 @@ static __always_inline int on_apic_ipi(__u32 icr_low, __u32 dest_id)
 static __always_inline int on_accept_irq(__u32 apicid, __u16 dm, __u16 tm,
 					 __u8 vec)
 {
-	struct host_event *e = kvm_ev_any(HE_ACCEPT_IRQ);
+	struct host_event *e = kvm_ev(HE_ACCEPT_IRQ, -1);
 
 	if (!e)
 		return 0;
@@ -234,10 +223,20 @@ static __always_inline int on_msr(__u32 write, __u32 ecx, __u64 data,
 	return 0;
 }
 
+/* A vCPU's id; the pointer is null-checked first: some kernels (6.12)
+ * type tp_btf arguments as maybe-null, and the verifier refuses to
+ * offset such a pointer. */
+static __always_inline __s32 vcpu_id_of(struct kvm_vcpu *vcpu)
+{
+	if (!vcpu)
+		return -1;
+	return BPF_CORE_READ(vcpu, vcpu_id);
+}
+
 static __always_inline int on_kick(struct kvm_vcpu *vcpu)
 {
-	__s32 id = BPF_CORE_READ(vcpu, vcpu_id);
-	struct host_event *e = kvm_ev_any(HE_KICK);
+	__s32 id = vcpu_id_of(vcpu);
+	struct host_event *e = kvm_ev(HE_KICK, -1);
 
 	if (!e)
 		return 0;
@@ -312,7 +311,7 @@ static __always_inline int on_ipi_send(__u32 cpu)
 
 static __always_inline int on_avic(int type, __u32 vcpu, __u32 icrl, __u32 id)
 {
-	struct host_event *e = kvm_ev_any(type);
+	struct host_event *e = kvm_ev(type, -1);
 
 	if (!e)
 		return 0;
@@ -338,7 +337,7 @@ TP_BOTH(kvm_halt_poll_ns, kvm_halt_poll, ARGS(bool grow, unsigned int vcpu_id,
 	unsigned int new, unsigned int old),
 	on_halt_poll(grow, vcpu_id, new, old))
 TP_BOTH(kvm_entry, kvm_entry, ARGS(struct kvm_vcpu *vcpu),
-	on_vm_entry(BPF_CORE_READ(vcpu, vcpu_id)))
+	on_vm_entry(vcpu_id_of(vcpu)))
 TP_BOTH(kvm_msr, kvm_msr, ARGS(unsigned int write, __u32 ecx, __u64 data,
 	bool exception), on_msr(write, ecx, data, exception))
 TP_BOTH(sched_waking, sched_waking, ARGS(struct task_struct *p),
@@ -348,10 +347,10 @@ TP_BOTH(sched_wakeup, sched_wakeup, ARGS(struct task_struct *p),
 TP_BOTH(sched_switch, sched_switch, ARGS(bool preempt, struct task_struct *prev,
 	struct task_struct *next), on_switch(preempt, prev, next))
 TP_BOTH(ipi_send_cpu, ipi_send_cpu, ARGS(unsigned int cpu), on_ipi_send(cpu))
-TP_BOTH(kvm_avic_incomplete_ipi, avic_incomplete,
+TP_BOTH(kvm_avic_incomplete_ipi, kvm_avic_incomplete,
 	ARGS(__u32 vcpu, __u32 icrh, __u32 icrl, __u32 id),
 	on_avic(HE_AVIC_INCOMPLETE, vcpu, icrl, id))
-TP_BOTH(kvm_avic_doorbell, avic_doorbell, ARGS(__u32 vcpuid, __u32 apicid),
+TP_BOTH(kvm_avic_doorbell, kvm_avic_doorbell, ARGS(__u32 vcpuid, __u32 apicid),
 	on_avic(HE_AVIC_DOORBELL, vcpuid, apicid, 0))
 
 /* Classic tracepoints of the kvm:* roles (--force-hooks tracepoint, and
@@ -372,6 +371,10 @@ TP_CLASSIC(kvm_halt_poll_ns, kvm_halt_poll,
 	   on_halt_poll(F(grow), F(vcpu_id), F(new), F(old)))
 TP_CLASSIC(kvm_entry, kvm_entry, on_vm_entry(F(vcpu_id)))
 TP_CLASSIC(kvm_msr, kvm_msr, on_msr(F(write), F(ecx), F(data), F(exception)))
+TP_CLASSIC(kvm_avic_incomplete_ipi, kvm_avic_incomplete,
+	   on_avic(HE_AVIC_INCOMPLETE, F(vcpu), F(icrl), F(id)))
+TP_CLASSIC(kvm_avic_doorbell, kvm_avic_doorbell,
+	   on_avic(HE_AVIC_DOORBELL, F(vcpuid), F(apicid), 0))
 
 /* The exit reason is only in the classic tracepoint's fields. */
 SEC("tracepoint/kvm/kvm_exit")

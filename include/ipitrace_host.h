@@ -26,6 +26,16 @@ enum host_ev_type {
 	HE_TYPE_MAX,
 };
 
+/* The event types whose hooks run in the vCPU thread itself (so the
+ * current thread is a vCPU thread and its process the VM). The BPF side
+ * learns vCPU threads from these; the host model's event table says the
+ * same per type, and a unit test holds the two together. */
+#define HE_IN_VCPU_THREAD_MASK						\
+	(1u << HE_APIC_IPI | 1u << HE_PV_SEND_IPI | 1u << HE_HALT_END |	\
+	 1u << HE_VM_ENTRY | 1u << HE_VM_EXIT | 1u << HE_HALT_POLL |	\
+	 1u << HE_MSR)
+#define HE_IN_VCPU_THREAD(type)	((HE_IN_VCPU_THREAD_MASK >> (type)) & 1)
+
 struct he_apic_ipi {
 	__u32 icr_low;
 	__u32 dest_id;

@@ -52,9 +52,9 @@ const struct hook_role host_roles_template[] = {
 	[HR_IPI_KICK] = { .name = "kick_by_ipi",
 		.cands = { HOOK_TP("ipi", "ipi_send_cpu", "ipi_send_cpu") } },
 	[HR_AVIC_INCOMPLETE] = { .name = "avic_incomplete_ipi",
-		.cands = { HOOK_TP("kvm", "kvm_avic_incomplete_ipi", "avic_incomplete") } },
+		.cands = { HOOK_TP3("kvm", "kvm_avic_incomplete_ipi", "kvm_avic_incomplete") } },
 	[HR_AVIC_DOORBELL] = { .name = "avic_doorbell",
-		.cands = { HOOK_TP("kvm", "kvm_avic_doorbell", "avic_doorbell") } },
+		.cands = { HOOK_TP3("kvm", "kvm_avic_doorbell", "kvm_avic_doorbell") } },
 	/* which MSR an MSR exit was for (ICR vs EOI ...) */
 	[HR_MSR] = { .name = "exit_msr",
 		.cands = { HOOK_TP3("kvm", "kvm_msr", "kvm_msr") } },
@@ -282,6 +282,7 @@ static int setup(struct host *h)
 	for (i = 0; i < HR_MAX; i++) {
 		descs[i].role = h->roles[i].name;
 		descs[i].desc = hook_desc(&h->roles[i], bufs[i], sizeof(bufs[i]));
+		descs[i].btf = h->roles[i].btf_obj[0] ? h->roles[i].btf_obj : NULL;
 	}
 	h->rep = host_report_new(&h->topo, hooked, descs, HR_MAX);
 	if (!h->kick || !h->rep) {

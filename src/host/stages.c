@@ -417,8 +417,10 @@ void hm_on_switch_in(struct kick *k, const struct host_event *e,
 
 /*
  * Unnamed vCPU threads: a halt end in thread T of VM P whose vCPU is not
- * known, while exactly one vCPU of P has an IPI pending, sent before the
- * halt ended by another thread, with no thread known for it: T runs it.
+ * known, while exactly one vCPU of P has an IPI pending that another
+ * thread sent while T was halted, with no thread known for it: T runs it.
+ * (A wrong guess, another vCPU's unrelated halt in that window, is
+ * corrected by the next event that carries T's vcpu_id.)
  */
 void hm_learn_from_halt_end(struct kick *k, const struct host_event *e,
 			    struct kthread *t)
@@ -431,7 +433,8 @@ void hm_learn_from_halt_end(struct kick *k, const struct host_event *e,
 		struct kpend *p = &v->pend;
 
 		if (v->info.pid != t->pid || !p->active || v->info.tid ||
-		    p->ipi->src_tid == t->tid || e->ts < p->t[KS_ICR])
+		    p->ipi->src_tid == t->tid || e->ts < p->t[KS_ICR] ||
+		    e->ts - e->u.halt.ns > p->t[KS_ICR])
 			continue;
 		if (found)
 			return;

@@ -82,9 +82,13 @@ static void json_per_vcpu(struct jw *w, const struct kick *k)
 		jw_obj(w, NULL);
 		jw_u64(w, "pid", v->pid);
 		jw_i64(w, "vcpu", v->vcpu);
+		jw_u64(w, "tid", v->tid);
 		jw_u64(w, "halts", v->halt.halts);
 		jw_u64(w, "polled", v->halt.polled);
 		jw_u64(w, "blocked", v->halt.blocked);
+		jw_u64(w, "invalid", v->halt.invalid);
+		jw_u64(w, "poll_ns", v->halt.poll_ns);
+		jw_u64(w, "wait_ns", v->halt.wait_ns);
 		jw_u64(w, "grow", v->halt.grow);
 		jw_u64(w, "shrink", v->halt.shrink);
 		jw_u64(w, "poll_window_ns", v->halt.poll_window_ns);

@@ -417,6 +417,12 @@ static void host_json(FILE *f, const struct host_report *r)
 	for (i = 0; i < (size_t)r->nr_hooks; i++)
 		jw_str(&w, r->hooks[i].role, r->hooks[i].desc);
 	jw_obj_end(&w);
+	/* the BTF object (vmlinux or a module) of each tp_btf/fentry hook */
+	jw_obj(&w, "hooks_btf");
+	for (i = 0; i < (size_t)r->nr_hooks; i++)
+		if (r->hooks[i].btf)
+			jw_str(&w, r->hooks[i].role, r->hooks[i].btf);
+	jw_obj_end(&w);
 	json_counters(&w, r, SEC_LOST, "lost");
 	json_counters(&w, r, SEC_COUNTERS, "counters");
 	jw_obj(&w, "out_of_order_by_stage");
@@ -456,8 +462,10 @@ static int copy_hooks(struct host_report *r, const struct hook_desc_pair *h,
 	for (i = 0; i < n; i++) {
 		r->hooks[i].role = dup_or_null(h[i].role);
 		r->hooks[i].desc = dup_or_null(h[i].desc);
+		r->hooks[i].btf = dup_or_null(h[i].btf);
 		if ((h[i].role && !r->hooks[i].role) ||
-		    (h[i].desc && !r->hooks[i].desc))
+		    (h[i].desc && !r->hooks[i].desc) ||
+		    (h[i].btf && !r->hooks[i].btf))
 			return -ENOMEM;
 		if (h[i].role && !strcmp(h[i].role, "vm_exit") && h[i].desc)
 			r->exit_hooked = true;
@@ -493,6 +501,7 @@ void host_report_free(struct host_report *r)
 	for (i = 0; r->hooks && i < r->nr_hooks; i++) {
 		free((char *)r->hooks[i].role);
 		free((char *)r->hooks[i].desc);
+		free((char *)r->hooks[i].btf);
 	}
 	free(r->hooks);
 	free(r->samples);

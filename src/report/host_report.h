@@ -42,6 +42,7 @@ int host_numa_class(const struct topology *topo, int a, int b);
 struct hook_desc_pair {
 	const char *role;
 	const char *desc;
+	const char *btf;	/* BTF object of a tp_btf/fentry hook, or NULL */
 };
 
 struct host_report;

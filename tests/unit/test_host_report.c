@@ -5,8 +5,8 @@
 static char *render(struct fix *f, bool json, const bool hooked[KS_MAX])
 {
 	static const struct hook_desc_pair hooks[] = {
-		{ "icr_write", "tp_btf:kvm_apic_ipi" }, { "kick", NULL },
-		{ "vm_exit", NULL },
+		{ "icr_write", "tp_btf:kvm_apic_ipi", "kvm" },
+		{ "kick", NULL, NULL }, { "vm_exit", NULL, NULL },
 	};
 	static const __u64 lost[HS_MAX] = { [HS_EVENTS] = 9, [HS_RB_DROP] = 3 };
 	struct host_report *r = host_report_new(NULL, hooked, hooks, 3);
@@ -52,7 +52,7 @@ static void test_report(void **state)
 {
 	static const char *keys[] = {
 		"\"mode\":\"host\"", "\"duration_s\":", "\"hooks\":{",
-		"\"kick\":null", "\"lost\":{\"ringbuf_drops\":3,", "\"ipis\":2", "\"vms\":[",
+		"\"kick\":null", "\"hooks_btf\":{\"icr_write\":\"kvm\"}", "\"lost\":{\"ringbuf_drops\":3,", "\"ipis\":2", "\"vms\":[",
 		"{\"pid\":100,\"vcpus\":4}", "\"stages\":[", "\"by_target_state\":{",
 		"\"blocked\":{\"count\":1", "\"polling\":{\"count\":1",
 		"\"running\":{\"count\":0", "\"by_numa\":{", "\"same\":{",

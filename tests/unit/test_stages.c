@@ -386,6 +386,12 @@ static void test_stage_path(void **state)
 		assert_true(n > 0);
 	}
 	assert_int_equal(kick_event_stage(HE_IPI_KICK), KS_KICK);
+	/* the BPF side learns vCPU threads from the same event types */
+	for (i = 1; i < HE_TYPE_MAX; i++) {
+		struct host_event e = { .type = (__u16)i };
+
+		assert_int_equal(kick_in_vcpu_thread(&e), HE_IN_VCPU_THREAD(i));
+	}
 	assert_int_equal(kick_event_stage(HE_MSR), -1);
 }
 
