@@ -88,13 +88,16 @@ unit: $(UNIT_BINS)
 
 # Statically linked binaries for the QEMU guests' busybox initramfs.
 STATIC_LIBS := $(shell pkg-config --static --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lm -lpthread
-static: $(BUILD)/ipitrace-static $(BUILD)/ipiload-static
+static: $(BUILD)/ipitrace-static $(BUILD)/ipiload-static $(BUILD)/ipivm-static
 
 $(BUILD)/ipitrace-static: $(BUILD)/main.o $(BUILD)/libipitrace.a
 	$(CC) -static $(CFLAGS) $^ $(STATIC_LIBS) -o $@
 
 $(BUILD)/ipiload-static: tests/workload/ipiload.c $(BUILD)/libipitrace.a
 	$(CC) -static $(CFLAGS) $^ $(STATIC_LIBS) -o $@
+
+$(BUILD)/ipivm-static: tests/workload/ipivm.c
+	$(CC) -static $(CFLAGS) $^ -lpthread -o $@
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -135,9 +138,14 @@ uninstall:
 
 # QEMU TCG guests (bookworm 6.1, bookworm-backports 6.12; 4 vCPUs, 2 NUMA
 # nodes): kernels are cached in $(or $(IPT_QEMU_CACHE),/var/cache/ipitrace-qemu)
-.PHONY: qemu-check
+.PHONY: qemu-check host-lab
 qemu-check: deps static
 	@tests/qemu/test-qemu.sh
+
+# the host lab: ipitrace --host on a real KVM (AMD SVM emulated by TCG) in
+# both kernels, checked against the VM's own counts and ftrace
+host-lab: deps static
+	@tests/qemu/test-host-lab.sh
 
 # Overhead benchmark: ipitrace vs no tracer, bpftrace, perf and an empty-
 # program floor; prints figures (results/overhead.{md,json}), never gates on timing.

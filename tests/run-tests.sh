@@ -44,12 +44,30 @@ echo "== integration tests (real kernel)"
 python3 tests/integration/runner.py 2>&1 | tee "$log"
 count "$log"
 
+# where host mode ran: the local /dev/kvm (integration tests), the host lab
+hosts=""
+if grep -q '^PASS test_host\.test_vcpu_kick' "$log"; then
+	kind=?
+	for m in kvm_pvm:PVM kvm_amd:SVM kvm_intel:VMX; do
+		[ -d "/sys/module/${m%:*}" ] && { kind=${m#*:}; break; }
+	done
+	hosts="local /dev/kvm ($kind)"
+elif grep -q '^FAIL test_host\.test_vcpu_kick' "$log"; then
+	hosts="local /dev/kvm (FAILED)"
+fi
+
 if [ -x tests/qemu/test-qemu.sh ] && [ "${IPT_SKIP_QEMU:-0}" != 1 ]; then
 	echo "== QEMU guests (other kernels, 2 NUMA nodes)"
 	tests/qemu/test-qemu.sh 2>&1 | tee "$log"
 	count "$log"
+	echo "== host lab (KVM on emulated AMD SVM in QEMU, both kernels)"
+	tests/qemu/test-host-lab.sh 2>&1 | tee "$log"
+	count "$log"
+	lab=$(sed -n 's/^host mode tested on: //p' "$log" | tail -n1)
+	hosts="$hosts${hosts:+, }${lab:-QEMU SVM (host lab did not report)}"
 fi
 
 echo
+echo "host mode tested on: ${hosts:-nothing (no /dev/kvm here and the QEMU tests skipped)}"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

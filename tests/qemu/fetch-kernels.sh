@@ -8,6 +8,8 @@
 #     6.12/  bookworm-backports' kernel  (picked via linux-image-amd64/bookworm-backports)
 #       vmlinux     uncompressed ELF kernel (booted through QEMU's PVH entry)
 #       cpuid.ko    uncompressed cpuid driver module of the same kernel
+#       kvm/        uncompressed irqbypass.ko kvm.ko ccp.ko kvm-amd.ko of the
+#                   same kernel (the host lab's KVM, insmod'ed in that order)
 #       config      the kernel's /boot/config-*
 #       VERSION     "<package> <version>"
 #     apt/   private apt configuration, lists and downloaded .debs
@@ -47,15 +49,105 @@ suite_of() {
 	esac
 }
 
+# modules kept besides cpuid.ko, "name:path in the package" in insmod order
+KVM_MODULES="irqbypass:kernel/virt/lib/irqbypass.ko kvm:kernel/arch/x86/kvm/kvm.ko
+	ccp:kernel/drivers/crypto/ccp/ccp.ko kvm-amd:kernel/arch/x86/kvm/kvm-amd.ko"
+
 complete() { # cache dir of a kernel is usable
-	local d=$CACHE/$1
-	[ -s "$d/vmlinux" ] && [ -s "$d/cpuid.ko" ] && [ -s "$d/VERSION" ]
+	local d=$CACHE/$1 m
+	[ -s "$d/vmlinux" ] && [ -s "$d/cpuid.ko" ] && [ -s "$d/VERSION" ] || return 1
+	for m in $KVM_MODULES; do [ -s "$d/kvm/${m%%:*}.ko" ] || return 1; done
+}
+
+# the package a cache dir was made from, if its .deb is still in the apt
+# cache: lets a cache made before a file was added be completed offline
+cached_deb() { # kernel label
+	local pkg ver deb
+	read -r pkg ver < "$CACHE/$1/VERSION" 2>/dev/null || return 1
+	deb=$(find "$CACHE/apt/debs" -name "${pkg}_*.deb" 2>/dev/null | head -n1)
+	[ -n "$deb" ] && dpkg-deb -f "$deb" Version | grep -qxF "$ver" || return 1
+	echo "$pkg $ver $deb"
+}
+
+# extract-vmlinux: find an xz or zstd stream in a bzImage and decompress it
+extract_vmlinux() { # bzImage out
+	local img=$1 out=$2 magic tool off
+	for magic in xz zstd; do
+		case $magic in
+		xz)   tool="xz -dc";   pat='\xfd\x37\x7a\x58\x5a\x00' ;;
+		zstd) tool="zstd -dcq"; pat='\x28\xb5\x2f\xfd' ;;
+		esac
+		command -v "${tool%% *}" >/dev/null || continue
+		for off in $(LC_ALL=C grep -obUaP "$pat" "$img" | cut -d: -f1); do
+			# trailing data after the stream makes the tools complain: ignore,
+			# accept the result if it is an ELF image
+			tail -c +$((off + 1)) "$img" | $tool > "$out.tmp" 2>/dev/null || true
+			if [ "$(head -c 4 "$out.tmp" | od -An -tx1 | tr -d ' \n')" = 7f454c46 ]; then
+				mv "$out.tmp" "$out"
+				log "  vmlinux: $magic stream at offset $off"
+				return 0
+			fi
+		done
+	done
+	rm -f "$out.tmp"
+	return 1
+}
+
+# unpack what the tests need from a kernel .deb into $CACHE/<kernel label>
+extract_deb() { # label package version deb
+	local k=$1 pkg=$2 ver=$3 deb=$4 d=$CACHE/$1 tmp kver new ko m pats=()
+	for m in $KVM_MODULES; do pats+=("*/${m#*:}*"); done
+	tmp=$(mktemp -d "$CACHE/.x.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	# dpkg -x, restricted to the files we need (the modules tree is ~400 MB)
+	dpkg-deb --fsys-tarfile "$deb" |
+		tar -x -C "$tmp" --wildcards './boot/vmlinuz-*' './boot/config-*' \
+			'*/kernel/arch/x86/kernel/cpuid.ko*' "${pats[@]}"
+	kver=${pkg#linux-image-}
+	new=$tmp/out; mkdir -p "$new/kvm"
+	extract_vmlinux "$tmp/boot/vmlinuz-$kver" "$new/vmlinux" ||
+		die "no xz/zstd-compressed ELF kernel found in vmlinuz-$kver"
+	ko=$(find "$tmp" -name 'cpuid.ko*' | head -n1)
+	[ -n "$ko" ] || die "cpuid.ko not in $pkg"
+	unpack_ko "$ko" "$new/cpuid.ko"
+	for m in $KVM_MODULES; do
+		ko=$(find "$tmp" -path "*/${m#*:}*" | head -n1)
+		[ -n "$ko" ] || die "${m#*:} not in $pkg"
+		unpack_ko "$ko" "$new/kvm/${m%%:*}.ko"
+	done
+	cp "$tmp/boot/config-$kver" "$new/config"
+	echo "$kver" > "$new/KERNELRELEASE"
+	echo "$pkg $ver" > "$new/VERSION"
+	rm -rf "$d"; mv "$new" "$d"
+	rm -rf "$tmp"; trap - EXIT
+}
+
+unpack_ko() { # module(.xz|.zst|.gz) out.ko
+	case $1 in
+	*.xz)  xz -dc "$1" > "$2" ;;
+	*.zst) zstd -dcq "$1" > "$2" ;;
+	*.gz)  gzip -dc "$1" > "$2" ;;
+	*)     cp "$1" "$2" ;;
+	esac
 }
 
 need=()
 for k in "${KERNELS[@]}"; do
 	if [ $REFRESH = 1 ] || ! complete "$k"; then need+=("$k"); fi
 done
+# a cache made before a file was added: complete it offline from its .deb
+if [ $REFRESH = 0 ]; then
+	left=()
+	for k in ${need[@]+"${need[@]}"}; do
+		if [ -s "$CACHE/$k/vmlinux" ] && read -r pkg ver deb < <(cached_deb "$k"); then
+			log "$k: completing the cache from $(basename "$deb")"
+			extract_deb "$k" "$pkg" "$ver" "$deb"
+		else
+			left+=("$k")
+		fi
+	done
+	need=(${left[@]+"${left[@]}"})
+fi
 if [ ${#need[@]} -eq 0 ]; then
 	for k in "${KERNELS[@]}"; do
 		echo "$k: $(cat "$CACHE/$k/VERSION") (cached in $CACHE/$k)"
@@ -150,30 +242,6 @@ resolve() {
 	}'
 }
 
-# extract-vmlinux: find an xz or zstd stream in a bzImage and decompress it
-extract_vmlinux() { # bzImage out
-	local img=$1 out=$2 magic tool off
-	for magic in xz zstd; do
-		case $magic in
-		xz)   tool="xz -dc";   pat='\xfd\x37\x7a\x58\x5a\x00' ;;
-		zstd) tool="zstd -dcq"; pat='\x28\xb5\x2f\xfd' ;;
-		esac
-		command -v "${tool%% *}" >/dev/null || continue
-		for off in $(LC_ALL=C grep -obUaP "$pat" "$img" | cut -d: -f1); do
-			# trailing data after the stream makes the tools complain: ignore,
-			# accept the result if it is an ELF image
-			tail -c +$((off + 1)) "$img" | $tool > "$out.tmp" 2>/dev/null || true
-			if [ "$(head -c 4 "$out.tmp" | od -An -tx1 | tr -d ' \n')" = 7f454c46 ]; then
-				mv "$out.tmp" "$out"
-				log "  vmlinux: $magic stream at offset $off"
-				return 0
-			fi
-		done
-	done
-	rm -f "$out.tmp"
-	return 1
-}
-
 for k in "${need[@]}"; do
 	suite=$(suite_of "$k")
 	read -r pkg ver < <(resolve "$suite") || true
@@ -196,29 +264,7 @@ for k in "${need[@]}"; do
 		deb=$(find "$APTDIR/debs" -name "${pkg}_*.deb" | head -n1)
 		[ -n "$deb" ] || die "apt-get download left no ${pkg}_*.deb"
 	fi
-	tmp=$(mktemp -d "$CACHE/.x.XXXXXX")
-	trap 'rm -rf "$tmp"' EXIT
-	# dpkg -x, restricted to the files we need (the modules tree is ~400 MB)
-	dpkg-deb --fsys-tarfile "$deb" |
-		tar -x -C "$tmp" --wildcards './boot/vmlinuz-*' './boot/config-*' \
-			'*/kernel/arch/x86/kernel/cpuid.ko*'
-	kver=${pkg#linux-image-}
-	new=$tmp/out; mkdir -p "$new"
-	extract_vmlinux "$tmp/boot/vmlinuz-$kver" "$new/vmlinux" ||
-		die "no xz/zstd-compressed ELF kernel found in vmlinuz-$kver"
-	ko=$(find "$tmp" -name 'cpuid.ko*' | head -n1)
-	[ -n "$ko" ] || die "cpuid.ko not in $pkg"
-	case $ko in
-	*.xz)  xz -dc "$ko" > "$new/cpuid.ko" ;;
-	*.zst) zstd -dcq "$ko" > "$new/cpuid.ko" ;;
-	*.gz)  gzip -dc "$ko" > "$new/cpuid.ko" ;;
-	*)     cp "$ko" "$new/cpuid.ko" ;;
-	esac
-	cp "$tmp/boot/config-$kver" "$new/config"
-	echo "$kver" > "$new/KERNELRELEASE"
-	echo "$pkg $ver" > "$new/VERSION"
-	rm -rf "$d"; mv "$new" "$d"
-	rm -rf "$tmp"; trap - EXIT
+	extract_deb "$k" "$pkg" "$ver" "$deb"
 	echo "$k: fetched $pkg $ver -> $d ($(( $(stat -c %s "$d/vmlinux") / 1048576 )) MiB vmlinux)"
 done
 for k in "${KERNELS[@]}"; do

@@ -16,6 +16,12 @@
 #       #   $GUEST_RELEASE the kernel release
 #       # returns run-guest.sh's exit status; qemu_guest_status KERNEL NAME
 #       # reloads these after a run in the background
+#   qemu_svm_host 6.12 lab script.sh FILE[:DEST]...
+#       # the same for a KVM host (run-guest.sh -M svm: AMD SVM under
+#       # multi-threaded TCG, the kernel's kvm modules loaded, /dev/kvm);
+#       # a boot that dies with "Oops: int3" (an MTTCG flake) is retried
+#       # once, saying so; $GUEST_RETRIED is then 1 (qemu_guest_status
+#       # reloads it too)
 #   check "description" command args...   # counts a pass/fail
 #   pass "description"; fail "description" "why"
 #   section "name" < $GUEST_OUT   # the lines after "== name" up to the next "== "
@@ -66,6 +72,31 @@ qemu_guest() { # KERNEL NAME SCRIPT [FILE[:DEST]]...
 	return $rc
 }
 
+# qemu_svm_host KERNEL NAME SCRIPT [FILE[:DEST]]...: qemu_guest on the svm
+# machine. QEMU_SVM_OPTS (array) adds run-guest.sh options for it alone.
+# svm-lib.sh (guest helpers: KVM checks, ftrace counts, tracer start/stop)
+# is in the image as /lib/svm-lib.sh.
+qemu_svm_host() {
+	local kernel=$1 name=$2 script=$3 rc log retried
+	local saved=(${QEMU_GUEST_OPTS[@]+"${QEMU_GUEST_OPTS[@]}"})
+	shift 3
+	retried=$QEMU_OUT/$name-$kernel.retried
+	rm -f "$retried"
+	QEMU_GUEST_OPTS+=(-M svm ${QEMU_SVM_OPTS[@]+"${QEMU_SVM_OPTS[@]}"})
+	qemu_guest "$kernel" "$name" "$script" "$QEMU_DIR/svm-lib.sh:/lib/svm-lib.sh" "$@"
+	rc=$?
+	log=$QEMU_OUT/$name-$kernel.console.log
+	if [ "$GUEST_RESULT" = kernel-error ] && grep -aq 'Oops: int3' "$log"; then
+		echo "qemu_svm_host: $kernel: the boot died with 'Oops: int3' (a multi-threaded TCG flake): retrying once; its log is kept as $log.int3" >&2
+		mv "$log" "$log.int3"
+		echo "first boot: Oops: int3, log $log.int3" > "$retried"
+		qemu_guest "$kernel" "$name" "$script" "$QEMU_DIR/svm-lib.sh:/lib/svm-lib.sh" "$@"
+		rc=$?
+	fi
+	QEMU_GUEST_OPTS=(${saved[@]+"${saved[@]}"})
+	return $rc
+}
+
 # qemu_guest_status KERNEL NAME: (re)load GUEST_* of a finished run, e.g.
 # after running qemu_guest in the background
 qemu_guest_status() {
@@ -78,6 +109,8 @@ qemu_guest_status() {
 	GUEST_BOOT_S=$(sed -n 's/^boot_s=//p' "$st" 2>/dev/null)
 	GUEST_INIT_S=$(sed -n 's/^init_uptime_s=//p' "$st" 2>/dev/null)
 	GUEST_TOTAL_S=$(sed -n 's/^total_s=//p' "$st" 2>/dev/null)
+	GUEST_RETRIED=0
+	[ -e "$QEMU_OUT/$2-$1.retried" ] && GUEST_RETRIED=1
 	: "${GUEST_RESULT:=setup-error}"
 }
 

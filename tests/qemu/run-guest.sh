@@ -21,10 +21,16 @@
 #   -e VAR=VAL environment variable for the guest script (via the kernel
 #              command line: no spaces, no dot in VAR)
 #   -m KO      extra kernel module to insmod (after cpuid.ko)
+#   -M MACHINE numa (default): the 4-vCPU, 2-node guest below;
+#              svm: a KVM host (the host lab): -accel tcg,thread=multi
+#              -cpu qemu64,+svm,+npt -smp 2 -m 1024, tsc_early_khz=<this
+#              host's TSC kHz> on the command line, and the kernel's
+#              irqbypass, kvm, ccp, kvm-amd modules insmod'ed after cpuid.ko
+#   -c N       vCPUs of the svm machine (default 2)
 #   -q         do not copy the guest script's stderr (console) to our stderr
 #   -v         stream the whole console to stderr while the guest runs
 #
-# Guest: qemu-system-x86_64 -accel tcg,thread=single -smp 4,sockets=2,cores=2
+# Guest (-M numa): qemu-system-x86_64 -accel tcg,thread=single -smp 4,sockets=2,cores=2
 # -m 1G, NUMA node0 = CPUs 0-1 (512M), node1 = CPUs 2-3 (512M), PVH boot of
 # the uncompressed vmlinux, console on ttyS0 (the log), script stdout on ttyS1.
 #
@@ -46,9 +52,10 @@ QEMU=${QEMU:-qemu-system-x86_64}
 BASE_CMDLINE=${IPT_QEMU_CMDLINE:-"console=ttyS0 panic=-1 quiet"}
 
 OUT="" LOG="" STATUS="" TIMEOUT=120 EXTRA_ARGS="" QUIET=0 VERBOSE=0
+MACHINE=numa SVM_CPUS=2
 MODULES=()
 usage() { sed -n '3,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
-while getopts "o:l:s:t:a:e:m:qvh" opt; do
+while getopts "o:l:s:t:a:e:m:M:c:qvh" opt; do
 	case $opt in
 	o) OUT=$OPTARG ;;
 	l) LOG=$OPTARG ;;
@@ -61,6 +68,10 @@ while getopts "o:l:s:t:a:e:m:qvh" opt; do
 	   *) echo "run-guest: -e needs VAR=VAL" >&2; exit 204 ;;
 	   esac ;;
 	m) MODULES+=(-m "$OPTARG") ;;
+	M) case $OPTARG in numa|svm) MACHINE=$OPTARG ;;
+	   *) echo "run-guest: -M numa|svm" >&2; exit 204 ;; esac ;;
+	c) [[ $OPTARG =~ ^[1-9][0-9]*$ ]] || { echo "run-guest: bad -c '$OPTARG'" >&2; exit 204; }
+	   SVM_CPUS=$OPTARG ;;
 	q) QUIET=1 ;;
 	v) VERBOSE=1 ;;
 	h) usage; exit 0 ;;
@@ -80,7 +91,8 @@ command -v timeout >/dev/null || die "timeout (coreutils) not found"
 case $KERNEL in
 6.1|6.12)
 	kdir=$CACHE/$KERNEL
-	if ! [ -s "$kdir/vmlinux" ] || ! [ -s "$kdir/cpuid.ko" ]; then
+	if ! [ -s "$kdir/vmlinux" ] || ! [ -s "$kdir/cpuid.ko" ] ||
+	   { [ "$MACHINE" = svm ] && ! [ -s "$kdir/kvm/kvm-amd.ko" ]; }; then
 		"$HERE/fetch-kernels.sh" "$KERNEL" >&2 || die "fetch-kernels.sh $KERNEL failed"
 	fi
 	label=$KERNEL ;;
@@ -103,6 +115,16 @@ trap cleanup EXIT
 
 kmods=()
 [ -s "$kdir/cpuid.ko" ] && kmods+=(-m "$kdir/cpuid.ko")
+if [ "$MACHINE" = svm ]; then
+	for m in irqbypass kvm ccp kvm-amd; do
+		[ -s "$kdir/kvm/$m.ko" ] || die "$kdir/kvm/$m.ko missing (fetch-kernels.sh $label)"
+		kmods+=(-m "$kdir/kvm/$m.ko")
+	done
+	# TCG's TSC runs at this host's TSC rate; the guest's own calibration of
+	# it is flaky under TCG (seen: 27 MHz), and a nested guest inherits it
+	khz=$(awk '/^cpu MHz/ { printf "%d", $4 * 1000; exit }' /proc/cpuinfo)
+	[ -n "$khz" ] && EXTRA_ARGS="$EXTRA_ARGS tsc_early_khz=$khz"
+fi
 "$HERE/mkinitramfs.sh" -o "$work/initramfs.cpio" ${kmods[@]+"${kmods[@]}"} \
 	${MODULES[@]+"${MODULES[@]}"} "$SCRIPT" "$@" || die "mkinitramfs.sh failed"
 
@@ -110,14 +132,19 @@ kmods=()
 : > "$work/stdout"
 cmdline="$BASE_CMDLINE$EXTRA_ARGS"
 # shellcheck disable=SC2054
+if [ "$MACHINE" = svm ]; then
+	machine_args=(-accel tcg,thread=multi -cpu qemu64,+svm,+npt
+		      -smp "$SVM_CPUS" -m 1024)
+else
+	machine_args=(-accel tcg,thread=single -smp 4,sockets=2,cores=2 -m 1G
+		-object memory-backend-ram,id=mem0,size=512M
+		-object memory-backend-ram,id=mem1,size=512M
+		-numa node,nodeid=0,cpus=0-1,memdev=mem0
+		-numa node,nodeid=1,cpus=2-3,memdev=mem1)
+fi
+# shellcheck disable=SC2054
 qemu_args=(
-	-accel tcg,thread=single
-	-smp 4,sockets=2,cores=2
-	-m 1G
-	-object memory-backend-ram,id=mem0,size=512M
-	-object memory-backend-ram,id=mem1,size=512M
-	-numa node,nodeid=0,cpus=0-1,memdev=mem0
-	-numa node,nodeid=1,cpus=2-3,memdev=mem1
+	"${machine_args[@]}"
 	-kernel "$kdir/vmlinux"
 	-initrd "$work/initramfs.cpio"
 	-append "$cmdline"
@@ -207,6 +234,7 @@ say "$label ($release) $result rc=${rc:-none} boot ${boot_s:-?} s (guest uptime 
 if [ -n "$STATUS" ]; then
 	{
 		echo "kernel=$label"
+		echo "machine=$MACHINE"
 		echo "release=$release"
 		echo "result=$result"
 		echo "rc=${rc:-}"

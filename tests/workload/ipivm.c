@@ -706,6 +706,65 @@ static long halt_poll_ns(void)
 	return v;
 }
 
+/* KVM's own halt statistics of one vCPU (binary stats fd, Linux 5.14+):
+ * every cumulative "halt_*" counter, as "name":value; false if unreadable. */
+static int print_vcpu_halt_stats(int vcpu_fd)
+{
+	struct kvm_stats_header h;
+	size_t dsz;
+	char *descs;
+	int fd, n = 0;
+	__u32 i;
+
+	fd = ioctl(vcpu_fd, KVM_GET_STATS_FD, NULL);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &h, sizeof(h), 0) != sizeof(h)) {
+		close(fd);
+		return 0;
+	}
+	dsz = sizeof(struct kvm_stats_desc) + h.name_size;
+	descs = calloc(h.num_desc, dsz);
+	if (!descs || pread(fd, descs, h.num_desc * dsz, h.desc_offset) !=
+	    (ssize_t)(h.num_desc * dsz)) {
+		free(descs);
+		close(fd);
+		return 0;
+	}
+	printf("{");
+	for (i = 0; i < h.num_desc; i++) {
+		struct kvm_stats_desc *d = (void *)(descs + i * dsz);
+		__u64 v;
+
+		if ((d->flags & KVM_STATS_TYPE_MASK) != KVM_STATS_TYPE_CUMULATIVE ||
+		    strncmp(d->name, "halt_", 5) || d->size != 1 ||
+		    pread(fd, &v, sizeof(v), h.data_offset + d->offset) != sizeof(v))
+			continue;
+		printf("%s\"%s\":%llu", n++ ? "," : "", d->name,
+		       (unsigned long long)v);
+	}
+	printf("}");
+	free(descs);
+	close(fd);
+	return 1;
+}
+
+/* "kvm_stats": per vCPU, KVM's own count of polls, waits and their time:
+ * an account of the halts that no tracer computed */
+static void print_kvm_stats_json(struct vm *vm)
+{
+	int i;
+
+	printf(",\"kvm_stats\":[");
+	for (i = 0; i < 2; i++) {
+		if (i)
+			printf(",");
+		if (!print_vcpu_halt_stats(vm->vcpu[i].fd))
+			printf("null");
+	}
+	printf("]");
+}
+
 static void print_json(struct vm *vm, struct stats *sl, struct stats *ss,
 		       int ok)
 {
@@ -730,6 +789,7 @@ static void print_json(struct vm *vm, struct stats *sl, struct stats *ss,
 	print_stats_json("short", ss);
 	if (vm->o->per_ipi)
 		print_per_ipi_json(vm);
+	print_kvm_stats_json(vm);
 	printf(",\"ok\":%s}\n", ok ? "true" : "false");
 }
 
