@@ -88,14 +88,15 @@ ipt_pend_take(struct ipi_pending *p, __u64 now, struct ipi_event *e)
 	return 1;
 }
 
-/* Kind of a single-target send from the ipi_send_cpu tracepoint. */
+/* Kind of a single-target send from the ipi_send_cpu tracepoint;
+ * call_single_fn 0: unknown, matches nothing. */
 static __always_inline int
 ipt_send_cpu_kind(__u64 callback, __u32 target, __u32 this_cpu,
 		  __u64 call_single_fn)
 {
 	if (!callback)
 		return IPI_RESCHED;
-	if (callback == call_single_fn)
+	if (call_single_fn && callback == call_single_fn)
 		return IPI_CALL_SINGLE;
 	if (target == this_cpu)
 		return IPI_IRQ_WORK;	/* irq_work_raise(): self-IPI, work->func */

@@ -3,6 +3,10 @@
 #ifndef __IPITRACE_H
 #define __IPITRACE_H
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#endif
+
 #define IPT_MAX_CPUS		256
 #define IPT_MASK_WORDS		(IPT_MAX_CPUS / 64)
 
@@ -64,7 +68,6 @@ enum ipt_stat {
 	ST_CSD_UNPAIRED,	/* CSD ran locally or queued before start */
 	ST_TRACER_IPI,		/* IPIs raised by ipitrace's own ring buffer */
 	ST_WAKE_NO_IPI,		/* sched_wake_idle_without_ipi */
-	ST_RB_WAKEUP,		/* consumer wake-ups forced from BPF */
 	ST_SEND_OTHER,		/* sends of no kind we pair (not followed) */
 	ST_MAX,
 };
@@ -87,6 +90,17 @@ struct csd_last {
 	__u32 cpu;
 	__u32 valid;
 };
+
+/* The pending sends of one target CPU, on cache lines of their own: the
+ * target's handler and its senders share them, no other CPU does. */
+struct ipt_pending_cpu {
+	struct ipi_pending kind[IPI_KIND_MAX];
+} __attribute__((aligned(64)));
+
+/* State only its own CPU touches. */
+struct ipt_cpu_state {
+	struct csd_last csd;	/* last CSD queued here: the next send's function */
+} __attribute__((aligned(64)));
 
 /* A queued CSD, in a direct-mapped table indexed by a hash of its address:
  * no locks and no helper calls, unlike a hash map; a slot still holding a

@@ -399,14 +399,14 @@ void topology_free(struct topology *t)
 	memset(t, 0, sizeof(*t));
 }
 
-int topology_class(const struct topology *t, int a, int b)
+enum ipt_numa topology_class(const struct topology *t, int a, int b)
 {
 	int same;
 
 	if (a >= 0 && a == b)
-		return TOPO_SAME;
+		return IPT_NUMA_SAME;
 	if (!t || a < 0 || b < 0)
-		return TOPO_UNKNOWN;
+		return IPT_NUMA_UNKNOWN;
 	same = topology_same_node(t, a, b);
-	return same < 0 ? TOPO_UNKNOWN : same ? TOPO_SAME : TOPO_CROSS;
+	return same < 0 ? IPT_NUMA_UNKNOWN : same ? IPT_NUMA_SAME : IPT_NUMA_CROSS;
 }

@@ -15,7 +15,15 @@
 #include "kick.h"
 #include "topology.h"
 
-enum host_numa { HN_SAME, HN_CROSS, HN_UNKNOWN, HN_MAX };
+/* The NUMA class is enum ipt_numa (include/ipitrace.h); these aliases
+ * keep host_report.c compiling until it names IPT_NUMA_* itself. */
+#define HN_SAME		IPT_NUMA_SAME
+#define HN_CROSS	IPT_NUMA_CROSS
+#define HN_UNKNOWN	IPT_NUMA_UNKNOWN
+#define HN_MAX		IPT_NUMA_MAX
+#define TOPO_SAME	IPT_NUMA_SAME
+#define TOPO_CROSS	IPT_NUMA_CROSS
+#define TOPO_UNKNOWN	IPT_NUMA_UNKNOWN
 
 struct host_agg {
 	const struct topology *topo;	/* NULL: NUMA class unknown */

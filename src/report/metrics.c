@@ -236,7 +236,7 @@ void metrics_render_guest(FILE *f, const struct agg *a,
 	      "# UNIT ipitrace_ipi_latency_seconds seconds\n"
 	      "# HELP ipitrace_ipi_latency_seconds IPI send to handler entry (kind csd: CSD queue to function entry).\n", f);
 	for (k = 0; k <= IPI_KIND_MAX; k++) {
-		for (n = 0; n < NUMA_MAX; n++) {
+		for (n = 0; n < IPT_NUMA_MAX; n++) {
 			const struct hist *h = k < IPI_KIND_MAX ?
 					       &a->ipi[n][k] : &a->csd[n];
 

@@ -26,11 +26,9 @@ static const struct counter_name counter_names[] = {
 	{ ST_CSD_RUN, "csd_run" },
 	{ ST_CSD_UNPAIRED, "csd_run_without_queue" },
 	{ ST_TRACER_IPI, "tracer_ipis" },
-	{ ST_RB_WAKEUP, "consumer_wakeups" },
 	{ ST_WAKE_NO_IPI, "wake_idle_without_ipi" },
 };
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *fmt_ns(__u64 ns, char *buf, size_t len)
 {
@@ -139,7 +137,7 @@ static void text_classes(FILE *f, const struct agg *a)
 	int n, k, shown = 0;
 
 	for (k = 0; k < IPI_KIND_MAX; k++) {
-		for (n = 0; n < NUMA_MAX; n++) {
+		for (n = 0; n < IPT_NUMA_MAX; n++) {
 			const struct hist *h = &a->ipi[n][k];
 
 			if (!h->count)
@@ -151,7 +149,7 @@ static void text_classes(FILE *f, const struct agg *a)
 			shown++;
 		}
 	}
-	for (n = 0; n < NUMA_MAX; n++) {
+	for (n = 0; n < IPT_NUMA_MAX; n++) {
 		if (!a->csd[n].count)
 			continue;
 		fprintf(f, "\nCSD queue -> function, %s node: ", numa_class_name(n));
@@ -296,7 +294,7 @@ static void json_classes(struct jw *w, const struct agg *a)
 
 	jw_arr(w, "classes");
 	for (k = 0; k < IPI_KIND_MAX; k++) {
-		for (n = 0; n < NUMA_MAX; n++) {
+		for (n = 0; n < IPT_NUMA_MAX; n++) {
 			if (!a->ipi[n][k].count)
 				continue;
 			jw_obj(w, NULL);
@@ -308,7 +306,7 @@ static void json_classes(struct jw *w, const struct agg *a)
 	}
 	jw_arr_end(w);
 	jw_arr(w, "csd_classes");
-	for (n = 0; n < NUMA_MAX; n++) {
+	for (n = 0; n < IPT_NUMA_MAX; n++) {
 		if (!a->csd[n].count)
 			continue;
 		jw_obj(w, NULL);
