@@ -30,6 +30,7 @@ extern const void bpf_ringbuf_notify __ksym __weak;	/* our own wake-ups */
 
 /* Set by the loader from the command line and the topology. */
 const volatile __u64 stale_ns = 1000000000ULL;
+const volatile __u64 unserved_ns = 1000000ULL;
 const volatile __u32 nr_cpus = IPT_MAX_CPUS;
 const volatile bool aggregate;		/* histograms in the kernel, no records */
 const volatile bool pair_counts;	/* aggregate mode with -C */

@@ -69,6 +69,7 @@ enum ipt_stat {
 	ST_TRACER_IPI,		/* IPIs raised by ipitrace's own ring buffer */
 	ST_WAKE_NO_IPI,		/* sched_wake_idle_without_ipi */
 	ST_SEND_OTHER,		/* sends of no kind we pair (not followed) */
+	ST_UNSERVED,		/* pending sends a later handler found unserved */
 	ST_MAX,
 };
 
@@ -97,9 +98,15 @@ struct ipt_pending_cpu {
 	struct ipi_pending kind[IPI_KIND_MAX];
 } __attribute__((aligned(64)));
 
+/* IPI handlers closer than this on one CPU are one burst (see
+ * include/ipi_guest_core.h, ipt_on_entry). */
+#define IPT_BURST_NS		50000ULL
+
 /* State only its own CPU touches. */
 struct ipt_cpu_state {
 	struct csd_last csd;	/* last CSD queued here: the next send's function */
+	__u64 last_entry_ns;	/* last IPI handler entry on this CPU */
+	__u64 prev_burst_ns;	/* last entry of the burst of handlers before */
 } __attribute__((aligned(64)));
 
 /* A queued CSD, in a direct-mapped table indexed by a hash of its address:

@@ -22,6 +22,7 @@ static const struct counter_name counter_names[] = {
 	{ ST_UNPAIRED_HANDLER, "handler_without_send" },
 	{ ST_COALESCED, "coalesced_sends" },
 	{ ST_SEND_OTHER, "sends_not_followed" },
+	{ ST_UNSERVED, "sends_unserved" },
 	{ ST_CSD_QUEUED, "csd_queued" },
 	{ ST_CSD_RUN, "csd_run" },
 	{ ST_CSD_UNPAIRED, "csd_run_without_queue" },

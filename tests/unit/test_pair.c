@@ -33,7 +33,7 @@ static struct ipt_pending_cpu pending[IPT_MAX_CPUS];
 static struct ipt_cpu_state cpu_state[IPT_MAX_CPUS];
 static struct csd_slot csds[IPT_CSD_SLOTS];
 static __s32 cpu_node[IPT_MAX_CPUS];
-static __u64 stale_ns;
+static __u64 stale_ns, unserved_ns;
 static __u32 nr_cpus;
 static bool aggregate, pair_counts, csd_pairing;
 static __u64 ksym_call_single, ksym_call_many, ksym_rb_notify;
@@ -91,6 +91,7 @@ static int setup(void **state)
 	memset(csds, 0, sizeof(csds));
 	memset(cpu_node, 0, sizeof(cpu_node));
 	stale_ns = STALE_NS;
+	unserved_ns = 1000000;
 	nr_cpus = NCPU;
 	aggregate = pair_counts = csd_pairing = false;
 	ksym_call_single = FN_CALL_SINGLE;
@@ -574,6 +575,47 @@ static void test_aggregate(void **state)
 	assert_int_equal(cross->count, 2);
 }
 
+/* A send whose handler ran unseen: a later IPI handler of another kind on
+ * its target shows the CPU took interrupts well after it; the handler that
+ * finally finds it counts it as unserved instead of pairing it. */
+static void test_unserved_send(void **state)
+{
+	(void)state;
+	sim_send(0, 1, IPI_RESCHED, 1000000);
+	/* its handler ran, but not through our program; later sends fold in */
+	sim_send(0, 1, IPI_RESCHED, 1500000);
+	/* a function-call IPI on CPU 1, 3 ms later: CPU 1 takes interrupts */
+	sim_send(0, 1, IPI_CALL_SINGLE, 4000000);
+	assert_int_equal(sim_handler(1, IPI_CALL_SINGLE, 4010000), 1);
+	sim_send(0, 1, IPI_CALL_SINGLE, 9000000);
+	assert_int_equal(sim_handler(1, IPI_CALL_SINGLE, 9010000), 1);
+	/* 30 ms on, a reschedule handler finds the old send: not paired */
+	assert_int_equal(sim_handler(1, IPI_RESCHED, 31000000), 0);
+	assert_int_equal(S.stats[ST_UNSERVED], 1);
+	assert_int_equal(S.stats[ST_HANDLED], 2);
+	assert_int_equal(SLOT(1, IPI_RESCHED).send_ns, 0);
+	/* a long latency with no interrupt taken meanwhile is real: paired */
+	sim_send(0, 2, IPI_RESCHED, 40000000);
+	assert_int_equal(sim_handler(2, IPI_RESCHED, 70000000), 1);
+	assert_int_equal(S.ev[S.nev - 1].lat_ns, 30000000);
+	/* within unserved_ns of the send another handler may run first (a
+	 * higher-priority vector, delivery delay): still paired */
+	sim_send(0, 3, IPI_CALL_SINGLE, 80000000);
+	sim_send(0, 3, IPI_RESCHED, 80000100);
+	assert_int_equal(sim_handler(3, IPI_RESCHED, 80000500), 1);
+	assert_int_equal(sim_handler(3, IPI_CALL_SINGLE, 80000900), 1);
+	/* interrupts off for 5 ms on CPU 4 with two IPIs pending: taken back
+	 * to back (one burst), both really waited 5 ms */
+	sim_send(0, 4, IPI_CALL_SINGLE, 90000000);
+	assert_int_equal(sim_handler(4, IPI_CALL_SINGLE, 90000020), 1);
+	sim_send(0, 4, IPI_CALL_SINGLE, 90001000);
+	sim_send(0, 4, IPI_RESCHED, 90001100);
+	assert_int_equal(sim_handler(4, IPI_RESCHED, 95000000), 1);
+	assert_int_equal(sim_handler(4, IPI_CALL_SINGLE, 95000004), 1);
+	assert_int_equal(S.ev[S.nev - 1].lat_ns, 4999004);
+	assert_int_equal(S.stats[ST_UNSERVED], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -593,6 +635,7 @@ int main(void)
 		cmocka_unit_test_setup(test_tracer_ipi_dropped, setup),
 		cmocka_unit_test_setup(test_csd_pairing, setup),
 		cmocka_unit_test_setup(test_aggregate, setup),
+		cmocka_unit_test_setup(test_unserved_send, setup),
 	};
 
 	return cmocka_run_group_tests_name("pair", tests, NULL, NULL);
