@@ -31,3 +31,28 @@ int floor_handler(__u64 *ctx)
 	__sync_fetch_and_add(&handler_cnt, 1);
 	return 0;
 }
+
+/* The same floor on the other IPI kinds' hooks (reschedule, multicast). */
+SEC("tp_btf/ipi_send_cpumask")
+int floor_send_mask(__u64 *ctx)
+{
+	(void)ctx;
+	__sync_fetch_and_add(&send_cnt, 1);
+	return 0;
+}
+
+SEC("tp_btf/reschedule_entry")
+int floor_resched(__u64 *ctx)
+{
+	(void)ctx;
+	__sync_fetch_and_add(&handler_cnt, 1);
+	return 0;
+}
+
+SEC("tp_btf/call_function_entry")
+int floor_call_many(__u64 *ctx)
+{
+	(void)ctx;
+	__sync_fetch_and_add(&handler_cnt, 1);
+	return 0;
+}

@@ -14,19 +14,32 @@
 #include <bpf/bpf_core_read.h>
 #include "ipt.bpf.h"
 #include "ipitrace.h"
-#include "ipi_pair.h"
-#include "ipt_hist.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by the loader from /proc/kallsyms and the command line. */
-const volatile __u64 fn_call_single = ~0ULL;	/* generic_smp_call_function_single_interrupt */
-const volatile __u64 fn_call_many = ~0ULL;	/* generic_smp_call_function_interrupt */
-const volatile __u64 fn_rb_notify = ~0ULL;	/* bpf_ringbuf_notify: our own wake-ups */
+/* Kernel addresses, resolved by libbpf from /proc/kallsyms; weak: 0 when
+ * the kernel has no such symbol (generic_smp_call_function_interrupt is a
+ * macro since 6.x), and 0 never matches. */
+extern const void generic_smp_call_function_single_interrupt __ksym __weak;
+extern const void generic_smp_call_function_interrupt __ksym __weak;
+extern const void bpf_ringbuf_notify __ksym __weak;	/* our own wake-ups */
+
+#define IPT_KSYM_CALL_SINGLE	((__u64)&generic_smp_call_function_single_interrupt)
+#define IPT_KSYM_CALL_MANY	((__u64)&generic_smp_call_function_interrupt)
+#define IPT_KSYM_RB_NOTIFY	((__u64)&bpf_ringbuf_notify)
+
+/* Set by the loader from the command line and the topology. */
 const volatile __u64 stale_ns = 1000000000ULL;
-const volatile __u64 rb_wakeup_bytes = 1 << 21;
+const volatile __u64 unserved_ns = 1000000ULL;
 const volatile __u32 nr_cpus = IPT_MAX_CPUS;
 const volatile bool aggregate;		/* histograms in the kernel, no records */
+const volatile bool pair_counts;	/* aggregate mode with -C */
+const volatile bool csd_pairing;	/* csd:* programs attached */
+const volatile __s32 cpu_node[IPT_MAX_CPUS];
+
+struct ipt_pending_cpu pending[IPT_MAX_CPUS] SEC(".bss");
+struct ipt_cpu_state cpu_state[IPT_MAX_CPUS] SEC(".bss");
+struct csd_slot csds[IPT_CSD_SLOTS] SEC(".bss");
 
 /* One ring buffer per CPU: producers on different CPUs never share a lock
  * or a producer-position cache line. The loader creates the rings. */
@@ -41,27 +54,6 @@ struct {
 	__type(key, __u32);
 	__array(values, struct ringbuf_cpu);
 } events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, IPT_MAX_CPUS * IPI_KIND_MAX);
-	__type(key, __u32);
-	__type(value, struct ipi_pending);
-} pending SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct csd_last);
-} last_csd SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, IPT_CSD_SLOTS);
-	__type(key, __u32);
-	__type(value, struct csd_slot);
-} csds SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -80,308 +72,90 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, IPT_MAX_CPUS);
-	__type(key, __u32);
-	__type(value, __s32);
-} cpu_node SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct ipt_pair_val);
 } pair_agg SEC(".maps");
 
-static __always_inline void stat_inc(__u32 idx)
+/* The shims of include/ipi_guest_core.h */
+static __always_inline __u64 ipt_now(void)
 {
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
-
-	/* atomic: a hook in an interrupt may nest inside one in process
-	 * context on this CPU and bump the same counter */
-	if (v)
-		__sync_fetch_and_add(v, 1);
+	return bpf_ktime_get_ns();
 }
 
-/* Wake the consumer only when the ring is filling up: every wake-up is an
- * irq_work self-IPI that would otherwise pollute what we measure. */
-static __always_inline void emit(const struct ipi_event *src)
+static __always_inline __u32 ipt_this_cpu(void)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
-	__u64 flags = BPF_RB_NO_WAKEUP;
-	struct ipi_event *e;
-	void *rb;
-
-	rb = bpf_map_lookup_elem(&events, &cpu);
-	e = rb ? bpf_ringbuf_reserve(rb, sizeof(*e), 0) : NULL;
-	if (!e) {
-		stat_inc(ST_RB_DROP);
-		return;
-	}
-	__builtin_memcpy(e, src, sizeof(*e));
-	if (bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) > rb_wakeup_bytes) {
-		flags = BPF_RB_FORCE_WAKEUP;
-		stat_inc(ST_RB_WAKEUP);
-	}
-	bpf_ringbuf_submit(e, flags);
+	return bpf_get_smp_processor_id();
 }
 
-static __always_inline __u32 numa_class(__u32 a, __u32 b)
+static __always_inline void ipt_stat(__u32 idx)
 {
-	__s32 *na, *nb;
-
-	if (a == b)
-		return IPT_NUMA_SAME;
-	na = bpf_map_lookup_elem(&cpu_node, &a);
-	nb = bpf_map_lookup_elem(&cpu_node, &b);
-	if (!na || !nb || *na < 0 || *nb < 0)
-		return IPT_NUMA_UNKNOWN;
-	return *na == *nb ? IPT_NUMA_SAME : IPT_NUMA_CROSS;
+	ipt_stat_inc(&stats, idx);
 }
 
-/* kind IPI_KIND_MAX: a CSD */
-static __always_inline void agg_add(__u32 src, __u32 dst, int kind, __u64 lat)
-{
-	__u32 idx = numa_class(src, dst) * IPT_AGG_KINDS + kind;
-	struct ipt_hist_val *h = bpf_map_lookup_elem(&agg_hist, &idx);
-	struct ipt_pair_val *p;
-
-	if (h)
-		ipt_hist_add(h, lat);
-	if (kind >= IPI_KIND_MAX || src >= nr_cpus || dst >= nr_cpus)
-		return;
-	idx = src * nr_cpus + dst;
-	p = bpf_map_lookup_elem(&pair_agg, &idx);
-	if (!p)
-		return;
-	__sync_fetch_and_add(&p->count[kind], 1);
-	__sync_fetch_and_add(&p->sum_ns, lat);
-}
-
-static __always_inline struct ipi_pending *slot_of(__u32 cpu, int kind)
-{
-	__u32 idx;
-
-	if (cpu >= IPT_MAX_CPUS) {
-		stat_inc(ST_CPU_RANGE);
-		return NULL;
-	}
-	idx = cpu * IPI_KIND_MAX + kind;
-	return bpf_map_lookup_elem(&pending, &idx);
-}
-
-static __always_inline void note_send(__u32 target, int kind, __u64 callsite,
-				      __u64 func, __u16 flags)
-{
-	struct ipi_pending *p = slot_of(target, kind);
-	__u32 self = bpf_get_smp_processor_id();
-	int r;
-
-	if (!p)
-		return;
-	r = ipt_pend_send(p, bpf_ktime_get_ns(), self, callsite, func, flags,
-			  stale_ns);
-	stat_inc(ST_SENDS);
-	if (r == PEND_COALESCED)
-		stat_inc(ST_COALESCED);
-	else if (r == PEND_STALE)
-		stat_inc(ST_PENDING_OVERWRITE);
-}
-
-/* The function of the CSD queued just before this send, if any. */
-static __always_inline __u64 take_csd_func(__u32 target, bool any_target)
-{
-	__u32 zero = 0;
-	struct csd_last *l = bpf_map_lookup_elem(&last_csd, &zero);
-	__u64 func = 0;
-
-	if (l && l->valid && (any_target || l->cpu == target)) {
-		func = l->func;
-		l->valid = 0;
-	}
-	return func;
-}
-
-static __always_inline int on_send_cpu(__u32 cpu, __u64 callsite, __u64 callback)
-{
-	__u32 self = bpf_get_smp_processor_id();
-	int kind = ipt_send_cpu_kind(callback, cpu, self, fn_call_single);
-	__u64 func = callback;
-	__u16 flags = 0;
-
-	switch (kind) {
-	case IPI_OTHER:
-		stat_inc(ST_SEND_OTHER);
-		return 0;
-	case IPI_CALL_SINGLE:
-		func = take_csd_func(cpu, false);
-		break;
-	case IPI_IRQ_WORK:
-		if (callback == fn_rb_notify) {
-			flags |= IPT_F_TRACER;
-			stat_inc(ST_TRACER_IPI);
-		}
-		break;
-	}
-	note_send(cpu, kind, callsite, func, flags);
-	return 0;
-}
-
-static __always_inline void on_send_mask(const void *mask, __u64 callsite)
-{
-	__u64 func = take_csd_func(0, true);
-	__u32 w, b;
-
-	for (w = 0; w < IPT_MASK_WORDS; w++) {
-		__u64 word = 0;
-
-		if (w * 64 >= nr_cpus)
-			break;
-		bpf_probe_read_kernel(&word, sizeof(word), mask + w * 8);
-		for (b = 0; b < 64 && word; b++, word >>= 1) {
-			if (word & 1)
-				note_send(w * 64 + b, IPI_CALL_MANY, callsite,
-					  func, 0);
-		}
-	}
-}
-
-/* Multicast function calls: generic_smp_call_function_interrupt is its own
- * symbol on older kernels and an alias of the single-target handler since
- * 6.x, so either callback marks one. */
-static __always_inline int on_send_cpumask(const void *mask, __u64 callsite,
-					   __u64 callback)
-{
-	if (callback != fn_call_many && callback != fn_call_single) {
-		stat_inc(ST_SEND_OTHER);
-		return 0;
-	}
-	on_send_mask(mask, callsite);
-	return 0;
-}
-
-static __always_inline int on_entry(int kind)
+/* The consumer drains the rings on its timer: never wake it from here, a
+ * wake-up is an irq_work self-IPI. A full ring is a counted drop. */
+static __always_inline void ipt_emit(const struct ipi_event *e)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
-	struct ipi_pending *p = slot_of(cpu, kind);
-	struct ipi_event e = {};
+	void *rb = bpf_map_lookup_elem(&events, &cpu);
 
-	if (!p)
-		return 0;
-	if (!ipt_pend_take(p, bpf_ktime_get_ns(), &e)) {
-		stat_inc(ST_UNPAIRED_HANDLER);
-		return 0;
-	}
-	if (e.flags & IPT_F_TRACER)
-		return 0;
-	stat_inc(ST_HANDLED);
-	if (aggregate) {
-		agg_add(e.src_cpu, cpu, kind, e.lat_ns);
-		return 0;
-	}
-	e.type = REC_IPI;
-	e.kind = kind;
-	e.dst_cpu = cpu;
-	emit(&e);
-	return 0;
+	if (!rb || bpf_ringbuf_output(rb, (void *)e, sizeof(*e),
+				      BPF_RB_NO_WAKEUP))
+		ipt_stat(ST_RB_DROP);
 }
 
-
-static __always_inline struct csd_slot *csd_slot_of(__u64 csd)
+static __always_inline struct ipt_hist_val *ipt_hist(__u32 idx)
 {
-	__u32 idx = (__u32)((csd >> 5) ^ (csd >> 19)) & (IPT_CSD_SLOTS - 1);
-
-	return bpf_map_lookup_elem(&csds, &idx);
+	return bpf_map_lookup_elem(&agg_hist, &idx);
 }
 
-static __always_inline int on_csd_queue(__u32 cpu, __u64 callsite, __u64 func,
-					__u64 csd)
+static __always_inline struct ipt_pair_val *ipt_pair(__u32 idx)
 {
-	__u32 zero = 0;
-	struct csd_last *l = bpf_map_lookup_elem(&last_csd, &zero);
-	struct csd_slot *s;
-	__u64 now;
-
-	if (l) {
-		l->func = func;
-		l->cpu = cpu;
-		l->valid = 1;
-	}
-	stat_inc(ST_CSD_QUEUED);
-	s = csd_slot_of(csd);
-	if (!s)
-		return 0;
-	now = bpf_ktime_get_ns();
-	/* a slot left by a CSD that never ran its function (e.g. a remote
-	 * irq_work) goes stale; a live one being replaced is a loss */
-	if (s->csd && s->csd != csd && now - s->queue_ns < stale_ns)
-		stat_inc(ST_CSD_COLLISION);
-	s->csd = 0;
-	barrier();
-	s->queue_ns = now;
-	s->src_cpu = bpf_get_smp_processor_id();
-	barrier();
-	s->csd = csd;
-	return 0;
+	return bpf_map_lookup_elem(&pair_agg, &idx);
 }
 
-/* Per-CSD latency always goes to the in-kernel histogram: a ring-buffer
- * record per CSD would double the per-IPI cost for one more histogram. */
-static __always_inline int on_csd_entry(__u64 func, __u64 csd)
+static __always_inline __u64 ipt_mask_word(const void *mask, __u32 w)
 {
-	struct csd_slot *s = csd_slot_of(csd);
-	__u64 now = bpf_ktime_get_ns(), queued;
-	__u32 src;
+	__u64 word = 0;
 
-	stat_inc(ST_CSD_RUN);
-	if (!s || s->csd != csd) {
-		stat_inc(ST_CSD_UNPAIRED);
-		return 0;
-	}
-	barrier();
-	queued = s->queue_ns;
-	src = s->src_cpu;
-	barrier();
-	if (__sync_val_compare_and_swap(&s->csd, csd, 0) != csd ||
-	    !queued || queued > now) {
-		stat_inc(ST_CSD_UNPAIRED);
-		return 0;
-	}
-	agg_add(src, bpf_get_smp_processor_id(), IPI_KIND_MAX,
-		now > queued ? now - queued : 0);
-	return 0;
+	bpf_probe_read_kernel(&word, sizeof(word), mask + w * 8);
+	return word;
 }
+
+#include "ipi_guest_core.h"
 
 TP_BOTH(ipi_send_cpu, ipi_send_cpu,
 	ARGS(unsigned int cpu, unsigned long callsite, void *callback),
-	on_send_cpu(cpu, callsite, (__u64)callback))
+	ipt_on_send_cpu(cpu, callsite, (__u64)callback))
 TP_BOTH(ipi_send_cpumask, ipi_send_cpumask,
 	ARGS(struct cpumask *mask, unsigned long callsite, void *callback),
-	on_send_cpumask(mask, callsite, (__u64)callback))
+	ipt_on_send_cpumask(mask, callsite, (__u64)callback))
 /* raw_tp only: tp_btf rejects reading a function-pointer argument */
 SEC("raw_tp/csd_queue_cpu")
 int BPF_PROG(raw_tp_csd_queue_cpu, unsigned int cpu, unsigned long callsite,
 	     void *func, void *csd)
 {
-	return on_csd_queue(cpu, callsite, (__u64)func, (__u64)csd);
+	return ipt_on_csd_queue(cpu, (__u64)func, (__u64)csd);
 }
 
 SEC("raw_tp/csd_function_entry")
 int BPF_PROG(raw_tp_csd_function_entry, void *func, void *csd)
 {
-	return on_csd_entry((__u64)func, (__u64)csd);
+	return ipt_on_csd_entry((__u64)csd);
 }
 TP_BOTH(call_function_single_entry, call_single_entry,
-	ARGS(int vector), on_entry(IPI_CALL_SINGLE))
+	ARGS(int vector), ipt_on_entry(IPI_CALL_SINGLE))
 TP_BOTH(call_function_entry, call_many_entry,
-	ARGS(int vector), on_entry(IPI_CALL_MANY))
+	ARGS(int vector), ipt_on_entry(IPI_CALL_MANY))
 TP_BOTH(reschedule_entry, resched_entry,
-	ARGS(int vector), on_entry(IPI_RESCHED))
+	ARGS(int vector), ipt_on_entry(IPI_RESCHED))
 TP_BOTH(irq_work_entry, irq_work_entry,
-	ARGS(int vector), on_entry(IPI_IRQ_WORK))
+	ARGS(int vector), ipt_on_entry(IPI_IRQ_WORK))
 
 static __always_inline int count_wake_no_ipi(void)
 {
-	stat_inc(ST_WAKE_NO_IPI);
+	ipt_stat(ST_WAKE_NO_IPI);
 	return 0;
 }
 
@@ -436,13 +210,13 @@ SEC("kprobe/" #fn) int BPF_KPROBE(kprobe_##name, proto)			\
 
 static __always_inline int fallback_send(__u32 cpu, int kind, __u64 caller)
 {
-	note_send(cpu, kind, caller, 0, 0);
+	ipt_note_send(cpu, kind, caller, 0, 0);
 	return 0;
 }
 
 static __always_inline int fallback_send_mask(const void *mask, __u64 caller)
 {
-	on_send_mask(mask, caller);
+	ipt_on_send_mask(mask, caller);
 	return 0;
 }
 

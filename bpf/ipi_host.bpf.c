@@ -39,15 +39,7 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-static __always_inline void stat_inc(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
-
-	/* atomic: a hook in an interrupt may nest inside one in process
-	 * context on this CPU and bump the same counter */
-	if (v)
-		__sync_fetch_and_add(v, 1);
-}
+#define stat_inc(idx)	ipt_stat_inc(&stats, idx)
 
 static __always_inline bool pid_ok(__u32 pid)
 {

@@ -16,4 +16,13 @@ SEC("kprobe/" #fn) int BPF_KPROBE(kprobe_##name, proto) { return call; }
 
 #define ARGS(...) __VA_ARGS__
 
+/* Bump counter idx of a per-CPU array of __u64. Atomic: a hook in an
+ * interrupt may nest inside one in process context on this CPU. */
+#define ipt_stat_inc(map, idx) ({					\
+	__u32 __k = (idx);						\
+	__u64 *__v = bpf_map_lookup_elem(map, &__k);			\
+	if (__v)							\
+		__sync_fetch_and_add(__v, 1);				\
+})
+
 #endif /* __IPT_BPF_H */

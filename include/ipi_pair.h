@@ -44,26 +44,29 @@ static __always_inline int
 ipt_pend_send(struct ipi_pending *p, __u64 now, __u32 src, __u64 callsite,
 	      __u64 func, __u16 flags, __u64 stale_ns)
 {
-	int i, ret = PEND_COALESCED;
-	__u64 old;
+	__u64 old = 0, prev;
+	int i;
 
-	for (i = 0; i < 2; i++) {	/* one retry if a handler raced us */
-		old = *(volatile __u64 *)&p->send_ns;
+	/* Try the common case (an empty slot) first: one locked instruction,
+	 * no read before it to pull the target's cache line in twice. */
+	for (i = 0; i < 3; i++) {
+		prev = __sync_val_compare_and_swap(&p->send_ns, old, PEND_BUSY);
+		if (prev == old) {
+			p->src_cpu = src;
+			p->callsite = callsite;
+			p->func = func;
+			p->flags = flags;
+			p->coalesced = 0;
+			barrier();
+			*(volatile __u64 *)&p->send_ns = now;
+			return old ? PEND_STALE : PEND_NEW;
+		}
+		old = prev;
 		if (old && pend_fresh(old, now, stale_ns))
 			break;
-		if (__sync_val_compare_and_swap(&p->send_ns, old, PEND_BUSY) != old)
-			continue;
-		p->src_cpu = src;
-		p->callsite = callsite;
-		p->func = func;
-		p->flags = flags;
-		p->coalesced = 0;
-		barrier();
-		*(volatile __u64 *)&p->send_ns = now;
-		return old ? PEND_STALE : PEND_NEW;
 	}
 	__sync_fetch_and_add(&p->coalesced, 1);
-	return ret;
+	return PEND_COALESCED;
 }
 
 /* Complete the pending send at handler entry; 0 when nothing was pending. */
@@ -88,14 +91,15 @@ ipt_pend_take(struct ipi_pending *p, __u64 now, struct ipi_event *e)
 	return 1;
 }
 
-/* Kind of a single-target send from the ipi_send_cpu tracepoint. */
+/* Kind of a single-target send from the ipi_send_cpu tracepoint;
+ * call_single_fn 0: unknown, matches nothing. */
 static __always_inline int
 ipt_send_cpu_kind(__u64 callback, __u32 target, __u32 this_cpu,
 		  __u64 call_single_fn)
 {
 	if (!callback)
 		return IPI_RESCHED;
-	if (callback == call_single_fn)
+	if (call_single_fn && callback == call_single_fn)
 		return IPI_CALL_SINGLE;
 	if (target == this_cpu)
 		return IPI_IRQ_WORK;	/* irq_work_raise(): self-IPI, work->func */

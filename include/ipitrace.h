@@ -3,6 +3,10 @@
 #ifndef __IPITRACE_H
 #define __IPITRACE_H
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#endif
+
 #define IPT_MAX_CPUS		256
 #define IPT_MASK_WORDS		(IPT_MAX_CPUS / 64)
 
@@ -70,10 +74,10 @@ struct ipi_event {
 	  "CSD ran locally or queued before start")			\
 	X(ST_TRACER_IPI, "tracer_ipis", KERNEL,				\
 	  "IPIs raised by ipitrace's own ring buffer")			\
-	X(ST_RB_WAKEUP, "consumer_wakeups", KERNEL,			\
-	  "consumer wake-ups forced from BPF")				\
 	X(ST_WAKE_NO_IPI, "wake_idle_without_ipi", KERNEL,		\
-	  "sched_wake_idle_without_ipi")
+	  "sched_wake_idle_without_ipi")				\
+	X(ST_UNSERVED, "sends_unserved", KERNEL,			\
+	  "pending sends a later burst of handlers left unserved (not paired)")
 
 #define IPT_LOSSES(X)							\
 	X(ST_RB_DROP, "ringbuf_drops", KERNEL,				\
@@ -122,6 +126,23 @@ struct csd_last {
 	__u32 cpu;
 	__u32 valid;
 };
+
+/* The pending sends of one target CPU, on cache lines of their own: the
+ * target's handler and its senders share them, no other CPU does. */
+struct ipt_pending_cpu {
+	struct ipi_pending kind[IPI_KIND_MAX];
+} __attribute__((aligned(64)));
+
+/* IPI handlers closer than this on one CPU are one burst (see
+ * include/ipi_guest_core.h, ipt_on_entry). */
+#define IPT_BURST_NS		50000ULL
+
+/* State only its own CPU touches. */
+struct ipt_cpu_state {
+	struct csd_last csd;	/* last CSD queued here: the next send's function */
+	__u64 last_entry_ns;	/* last IPI handler entry on this CPU */
+	__u64 prev_burst_ns;	/* last entry of the burst of handlers before */
+} __attribute__((aligned(64)));
 
 /* A queued CSD, in a direct-mapped table indexed by a hash of its address:
  * no locks and no helper calls, unlike a hash map; a slot still holding a

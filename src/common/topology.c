@@ -368,14 +368,25 @@ void topology_free(struct topology *t)
 	memset(t, 0, sizeof(*t));
 }
 
-int topology_class(const struct topology *t, int a, int b)
+enum ipt_numa topology_class(const struct topology *t, int a, int b)
 {
 	int same;
 
 	if (a >= 0 && a == b)
-		return TOPO_SAME;
+		return IPT_NUMA_SAME;
 	if (!t || a < 0 || b < 0)
-		return TOPO_UNKNOWN;
+		return IPT_NUMA_UNKNOWN;
 	same = topology_same_node(t, a, b);
-	return same < 0 ? TOPO_UNKNOWN : same ? TOPO_SAME : TOPO_CROSS;
+	return same < 0 ? IPT_NUMA_UNKNOWN : same ? IPT_NUMA_SAME : IPT_NUMA_CROSS;
+}
+
+static const char *numa_names[IPT_NUMA_MAX] = {
+	[IPT_NUMA_SAME] = "same",
+	[IPT_NUMA_CROSS] = "cross",
+	[IPT_NUMA_UNKNOWN] = "unknown",
+};
+
+const char *numa_class_name(int c)
+{
+	return c >= 0 && c < IPT_NUMA_MAX ? numa_names[c] : "?";
 }

@@ -3,6 +3,9 @@
 #ifndef __IPT_TOPOLOGY_H
 #define __IPT_TOPOLOGY_H
 
+#include <linux/types.h>
+#include "ipitrace.h"
+
 #define TOPOLOGY_MAX_CPUS	8192	/* x86 CONFIG_NR_CPUS upper bound */
 #define TOPOLOGY_MAX_NODES	1024	/* 1 << CONFIG_NODES_SHIFT max */
 
@@ -46,12 +49,9 @@ int topology_node_of(const struct topology *t, int cpu);
 /* 1 when @a and @b are on the same node, 0 cross-node, -1 unknown. */
 int topology_same_node(const struct topology *t, int a, int b);
 
-/* Class of a (source, target) CPU pair; the values match enum ipt_numa. */
-enum topo_class { TOPO_SAME, TOPO_CROSS, TOPO_UNKNOWN };
-
-/* TOPO_SAME for one CPU with itself; TOPO_UNKNOWN without a map, for a
+/* IPT_NUMA_SAME for one CPU with itself; IPT_NUMA_UNKNOWN without a map, for a
  * negative CPU or one without a node. */
-int topology_class(const struct topology *t, int a, int b);
+enum ipt_numa topology_class(const struct topology *t, int a, int b);
 
 /* Release the map and zero @t; safe on an empty or zeroed @t. */
 void topology_free(struct topology *t);
@@ -65,5 +65,8 @@ void topology_free(struct topology *t);
  * partly written.
  */
 int cpulist_parse(const char *s, unsigned char *set, int max);
+
+/* "same", "cross", "unknown" (enum ipt_numa) */
+const char *numa_class_name(int c);
 
 #endif

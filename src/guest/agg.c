@@ -12,20 +12,9 @@ static const char *kind_names[IPI_KIND_MAX] = {
 	[IPI_OTHER] = "other",
 };
 
-static const char *numa_names[NUMA_MAX] = {
-	[NUMA_SAME] = "same",
-	[NUMA_CROSS] = "cross",
-	[NUMA_UNKNOWN] = "unknown",
-};
-
 const char *ipi_kind_name(int kind)
 {
 	return kind >= 0 && kind < IPI_KIND_MAX ? kind_names[kind] : "?";
-}
-
-const char *numa_class_name(int c)
-{
-	return c >= 0 && c < NUMA_MAX ? numa_names[c] : "?";
 }
 
 int agg_init(struct agg *a, const struct topology *t, int nr_cpus)
@@ -44,9 +33,6 @@ int agg_init(struct agg *a, const struct topology *t, int nr_cpus)
 	}
 	return 0;
 }
-
-_Static_assert((int)TOPO_SAME == (int)NUMA_SAME && (int)TOPO_CROSS == (int)NUMA_CROSS &&
-	       (int)TOPO_UNKNOWN == (int)NUMA_UNKNOWN, "NUMA classes must match");
 
 int agg_numa_class(const struct agg *a, __u32 src, __u32 dst)
 {
@@ -226,7 +212,7 @@ size_t agg_top_callers(const struct agg *a, struct caller_stat *out,
 /* kind IPI_KIND_MAX: the CSD histogram */
 void agg_set_class(struct agg *a, int numa, int kind, const struct hist *h)
 {
-	if (numa < 0 || numa >= NUMA_MAX || kind < 0 || kind > IPI_KIND_MAX)
+	if (numa < 0 || numa >= IPT_NUMA_MAX || kind < 0 || kind > IPI_KIND_MAX)
 		return;
 	if (kind == IPI_KIND_MAX)
 		a->csd[numa] = *h;

@@ -11,13 +11,6 @@
 #include "hist.h"
 #include "topology.h"
 
-enum numa_class {
-	NUMA_SAME = IPT_NUMA_SAME,
-	NUMA_CROSS = IPT_NUMA_CROSS,
-	NUMA_UNKNOWN = IPT_NUMA_UNKNOWN,
-	NUMA_MAX = IPT_NUMA_MAX,
-};
-
 struct caller_stat {
 	__u64 callsite;
 	__u64 func;
@@ -31,8 +24,8 @@ struct caller_stat {
 struct agg {
 	const struct topology *topo;
 	int nr_cpus;
-	struct hist ipi[NUMA_MAX][IPI_KIND_MAX];
-	struct hist csd[NUMA_MAX];
+	struct hist ipi[IPT_NUMA_MAX][IPI_KIND_MAX];
+	struct hist csd[IPT_NUMA_MAX];
 	struct hist **pairs;		/* [src * nr_cpus + dst], lazily */
 	__u64 *pair_kinds;		/* [(src * nr_cpus + dst) * IPI_KIND_MAX + kind] */
 	struct caller_stat *callers;	/* open addressing, cap_callers slots */
@@ -44,7 +37,6 @@ struct agg {
 };
 
 const char *ipi_kind_name(int kind);
-const char *numa_class_name(int c);
 int agg_init(struct agg *a, const struct topology *t, int nr_cpus);
 void agg_add(struct agg *a, const struct ipi_event *e);
 void agg_reset(struct agg *a);

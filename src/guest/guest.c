@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/types.h>
+#include "ipitrace.h"
 #include "ipi_guest.skel.h"
 #include "agg.h"
 #include "guest.h"
@@ -90,29 +92,24 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static __u64 sym_or_none(const struct ksyms *ks, const char *name)
+/* The node of every CPU, for the in-kernel NUMA split. */
+static void set_cpu_nodes(struct guest *g)
 {
-	__u64 a = ks ? ksyms_addr(ks, name) : 0;
+	int cpu;
 
-	return a ? a : ~0ULL;
+	for (cpu = 0; cpu < IPT_MAX_CPUS; cpu++)
+		g->skel->rodata->cpu_node[cpu] = cpu < g->nr_cpus ?
+			topology_node_of(&g->topo, cpu) : -1;
 }
 
-/* The node of every CPU, for the in-kernel NUMA split. */
-static int fill_cpu_nodes(struct guest *g)
+/*
+ * The csd:* programs double an IPI's cost (two more programs per function
+ * call), for per-CSD latency and the function each IPI ran: only when the
+ * report needs them (--callers names functions).
+ */
+static bool csd_wanted(const struct guest *g)
 {
-	int fd = bpf_map__fd(g->skel->maps.cpu_node);
-	__u32 cpu;
-
-	for (cpu = 0; cpu < (__u32)g->nr_cpus; cpu++) {
-		__s32 node = topology_node_of(&g->topo, cpu);
-
-		if (bpf_map_update_elem(fd, &cpu, &node, BPF_ANY)) {
-			fprintf(stderr, "ipitrace: cannot set up the CPU map: %s\n",
-				strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
+	return !g->o->no_csd && g->o->callers > 0;
 }
 
 static void disable_csd_roles(struct guest *g)
@@ -126,7 +123,8 @@ static void disable_csd_roles(struct guest *g)
 
 static int pair_fd(struct guest *g)
 {
-	return g->o->aggregate ? bpf_map__fd(g->skel->maps.pair_agg) : -1;
+	return g->skel->rodata->pair_counts ?
+	       bpf_map__fd(g->skel->maps.pair_agg) : -1;
 }
 
 static unsigned int kagg_what(struct guest *g)
@@ -241,24 +239,21 @@ static int open_object(struct guest *g, const struct bpf_object_open_opts *oo)
 	}
 	g->skel = s;
 	g->run->obj = s->obj;
-	s->rodata->fn_call_single = sym_or_none(g->ksyms,
-		"generic_smp_call_function_single_interrupt");
-	s->rodata->fn_call_many = sym_or_none(g->ksyms,
-		"generic_smp_call_function_interrupt");
-	s->rodata->fn_rb_notify = sym_or_none(g->ksyms, "bpf_ringbuf_notify");
 	s->rodata->stale_ns = (__u64)g->o->stale_ms * 1000000ULL;
 	s->rodata->nr_cpus = g->nr_cpus;
 	s->rodata->aggregate = g->o->aggregate;
-	if (g->o->aggregate)
+	s->rodata->pair_counts = g->o->aggregate && g->o->cpu_pairs;
+	set_cpu_nodes(g);
+	if (s->rodata->pair_counts)
 		bpf_map__set_max_entries(s->maps.pair_agg,
 					 g->nr_cpus * g->nr_cpus);
 	g->rb_size = ring_size(g);
 	bpf_map__set_max_entries(s->maps.events, g->nr_cpus);
-	s->rodata->rb_wakeup_bytes = g->rb_size / 2;
 	if (create_rings(g))
 		return -1;
-	if (g->o->no_csd)
+	if (!csd_wanted(g))
 		disable_csd_roles(g);
+	s->rodata->csd_pairing = csd_wanted(g);
 	return 0;
 }
 
@@ -440,7 +435,7 @@ static int guest_loaded(struct run *r, void *ctx)
 {
 	struct guest *g = ctx;
 
-	return fill_cpu_nodes(g) || open_rings(g) ? -1 : 0;
+	return open_rings(g);
 }
 
 static int guest_start(struct run *r, void *ctx)

@@ -12,8 +12,8 @@
 #include <asm/svm.h>
 #include <asm/vmx.h>
 #include "model.h"
+#include "ipitrace.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define ISA_VMX	1
 #define ISA_SVM	2

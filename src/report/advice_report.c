@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include "advice.h"
 #include "emit.h"
+#include "ipitrace.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static double pct(uint64_t a, uint64_t b)
 {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "emit.h"
+#include "ipitrace.h"
 
 #define CELL_LEN	160
 
@@ -17,7 +18,6 @@ struct text {
 	char (*cells)[CELL_LEN];
 };
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *fmt_ns(uint64_t ns, char *buf, size_t len)
 {

@@ -26,8 +26,6 @@ void host_agg_reset(struct host_agg *a)
 	a->topo = topo;
 }
 
-_Static_assert((int)TOPO_SAME == (int)HN_SAME && (int)TOPO_CROSS == (int)HN_CROSS &&
-	       (int)TOPO_UNKNOWN == (int)HN_UNKNOWN, "NUMA classes must match");
 
 int host_numa_class(const struct topology *topo, int a, int b)
 {

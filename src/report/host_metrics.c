@@ -6,7 +6,6 @@
 #include "host_halts.h"
 #include "host_report_int.h"
 
-static const char *numa_label[HN_MAX] = { "same", "cross", "unknown" };
 
 static void stage_family(struct emitter *e, const struct host_agg *a)
 {
@@ -33,11 +32,11 @@ static void stage_family(struct emitter *e, const struct host_agg *a)
 	emit_family(e, "ipitrace_host_ipi_latency_seconds", EMIT_HISTOGRAM,
 		    "seconds", "ICR write to the target vCPU's last observed "
 		    "stage, by host NUMA class of the two vCPU threads' CPUs.");
-	for (i = 0; i < HN_MAX; i++) {
+	for (i = 0; i < IPT_NUMA_MAX; i++) {
 		if (!a->numa_total[i].count)
 			continue;
 		emit_obj(e, NULL);
-		emit_label(e, "numa", numa_label[i]);
+		emit_label(e, "numa", numa_class_name(i));
 		emit_hist(e, NULL, &a->numa_total[i]);
 		emit_end(e);
 	}

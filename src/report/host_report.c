@@ -9,7 +9,6 @@
 #include "host_halts.h"
 #include "host_report_int.h"
 
-static const char *numa_names[HN_MAX] = { "same", "cross", "unknown" };
 
 #define HC_KERNEL(id)	.src = HC_SRC_KERNEL, .slot = id
 #define HC_MODEL(id)	.src = HC_SRC_MODEL, .off = offsetof(struct kick_stats, id)
@@ -176,23 +175,23 @@ static void emit_numa(struct emitter *e, const struct host_agg *a)
 	int n;
 
 	emit_obj(e, "by_numa");
-	for (n = HN_SAME; n <= HN_CROSS; n++) {
+	for (n = IPT_NUMA_SAME; n <= IPT_NUMA_CROSS; n++) {
 		const struct hist *h = &a->numa_total[n];
 
-		emit_obj(e, numa_names[n]);
+		emit_obj(e, numa_class_name(n));
 		emit_u64(e, "count", h->count);
 		host_emit_lat(e, "total_p50_ns", h->count, hist_percentile(h, 50));
 		host_emit_lat(e, "total_p99_ns", h->count, hist_percentile(h, 99));
 		emit_end(e);
 	}
 	emit_end(e);
-	for (n = 0; n < HN_MAX; n++) {
+	for (n = 0; n < IPT_NUMA_MAX; n++) {
 		const struct hist *h = &a->numa_total[n];
 
 		if (h->count && len < sizeof(text))
 			len += snprintf(text + len, sizeof(text) - len,
 					"\n  %-7s node: count %llu  p50 %s  p99 %s",
-					numa_names[n], (unsigned long long)h->count,
+					numa_class_name(n), (unsigned long long)h->count,
 					fmt_ns(hist_percentile(h, 50), b1, sizeof(b1)),
 					fmt_ns(hist_percentile(h, 99), b2, sizeof(b2)));
 	}

@@ -17,8 +17,6 @@
 #include "kick.h"
 #include "topology.h"
 
-enum host_numa { HN_SAME, HN_CROSS, HN_UNKNOWN, HN_MAX };
-
 struct host_agg {
 	const struct topology *topo;	/* NULL: NUMA class unknown */
 	__u64 ipis;			/* distinct IPIs (results with ipi_first) */
@@ -26,8 +24,8 @@ struct host_agg {
 	/* [state][stage]; state TS_MAX = all states; stage KS_TOTAL = total */
 	__u64 seen[TS_MAX + 1][KS_MAX + 1];	/* results where the stage was observed */
 	struct hist st[TS_MAX + 1][KS_MAX + 1];	/* deltas; KS_ICR: sender VM exit -> ICR */
-	__u64 numa_count[HN_MAX];
-	struct hist numa_total[HN_MAX];
+	__u64 numa_count[IPT_NUMA_MAX];
+	struct hist numa_total[IPT_NUMA_MAX];
 };
 
 /* about 140 KB: allocate with host_agg_new() */
@@ -37,7 +35,7 @@ void host_agg_reset(struct host_agg *a);
 void host_agg_add(struct host_agg *a, const struct kick_result *r);
 /* kick_cb adapter: ctx is the struct host_agg */
 void host_agg_cb(const struct kick_result *r, void *ctx);
-/* HN_SAME / HN_CROSS / HN_UNKNOWN for two host CPUs */
+/* enum ipt_numa for two host CPUs */
 int host_numa_class(const struct topology *topo, int a, int b);
 
 /* role -> hook description; desc NULL: no hook for that role */

@@ -6,9 +6,9 @@
 #define __IPT_HOST_REPORT_INT_H
 
 #include "host_report.h"
+#include "ipitrace.h"
 
 #ifndef ARRAY_SIZE
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
 
 struct host_report {

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "output.h"
+#include "ipitrace.h"
 
 struct stat_key {
 	int stat;
@@ -13,7 +14,6 @@ static const struct stat_key counter_keys[] = { IPT_COUNTERS(STAT_KEY) };
 static const struct stat_key loss_keys[] = { IPT_LOSSES(STAT_KEY) };
 #undef STAT_KEY
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A record whose CPU is beyond the loader's matrix is lost like one the
  * kernel refused for its CPU id. */
@@ -69,14 +69,14 @@ static void emit_classes(struct emitter *e, const struct agg *a)
 
 	emit_list(e, "classes", NULL);
 	for (k = 0; k < IPI_KIND_MAX; k++)
-		for (n = 0; n < NUMA_MAX; n++)
+		for (n = 0; n < IPT_NUMA_MAX; n++)
 			if (a->ipi[n][k].count) {
 				emit_class(e, ipi_kind_name(k), n, &a->ipi[n][k]);
 				shown++;
 			}
 	emit_end(e);
 	emit_list(e, "csd_classes", NULL);
-	for (n = 0; n < NUMA_MAX; n++)
+	for (n = 0; n < IPT_NUMA_MAX; n++)
 		if (a->csd[n].count) {
 			emit_class(e, "csd", n, &a->csd[n]);
 			shown++;
@@ -288,7 +288,7 @@ void scrape_guest(struct emitter *e, const struct guest_report *r)
 	emit_family(e, "ipitrace_ipi_latency_seconds", EMIT_HISTOGRAM,
 		    "seconds", "IPI send to handler entry (kind csd: CSD queue to function entry).");
 	for (k = 0; k <= IPI_KIND_MAX; k++) {
-		for (n = 0; n < NUMA_MAX; n++) {
+		for (n = 0; n < IPT_NUMA_MAX; n++) {
 			const struct hist *h = k < IPI_KIND_MAX ?
 					       &a->ipi[n][k] : &a->csd[n];
 

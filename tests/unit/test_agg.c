@@ -63,7 +63,7 @@ static __u64 ipi_records(const struct agg *a)
 	__u64 n = 0;
 	int c, k;
 
-	for (c = 0; c < NUMA_MAX; c++)
+	for (c = 0; c < IPT_NUMA_MAX; c++)
 		for (k = 0; k < IPI_KIND_MAX; k++)
 			n += a->ipi[c][k].count;
 	return n;
@@ -79,10 +79,10 @@ static void test_names(void **state)
 	assert_string_equal(ipi_kind_name(IPI_OTHER), "other");
 	assert_string_equal(ipi_kind_name(IPI_KIND_MAX), "?");
 	assert_string_equal(ipi_kind_name(-1), "?");
-	assert_string_equal(numa_class_name(NUMA_SAME), "same");
-	assert_string_equal(numa_class_name(NUMA_CROSS), "cross");
-	assert_string_equal(numa_class_name(NUMA_UNKNOWN), "unknown");
-	assert_string_equal(numa_class_name(NUMA_MAX), "?");
+	assert_string_equal(numa_class_name(IPT_NUMA_SAME), "same");
+	assert_string_equal(numa_class_name(IPT_NUMA_CROSS), "cross");
+	assert_string_equal(numa_class_name(IPT_NUMA_UNKNOWN), "unknown");
+	assert_string_equal(numa_class_name(IPT_NUMA_MAX), "?");
 }
 
 static void test_numa_class(void **state)
@@ -91,20 +91,20 @@ static void test_numa_class(void **state)
 	struct agg *a = &f->agg;
 	struct agg none;
 
-	assert_int_equal(agg_numa_class(a, 0, 1), NUMA_SAME);
-	assert_int_equal(agg_numa_class(a, 1, 0), NUMA_SAME);
-	assert_int_equal(agg_numa_class(a, 2, 3), NUMA_SAME);
-	assert_int_equal(agg_numa_class(a, 0, 2), NUMA_CROSS);
-	assert_int_equal(agg_numa_class(a, 3, 1), NUMA_CROSS);
-	assert_int_equal(agg_numa_class(a, 0, 0), NUMA_SAME);
-	assert_int_equal(agg_numa_class(a, 3, 3), NUMA_SAME);
+	assert_int_equal(agg_numa_class(a, 0, 1), IPT_NUMA_SAME);
+	assert_int_equal(agg_numa_class(a, 1, 0), IPT_NUMA_SAME);
+	assert_int_equal(agg_numa_class(a, 2, 3), IPT_NUMA_SAME);
+	assert_int_equal(agg_numa_class(a, 0, 2), IPT_NUMA_CROSS);
+	assert_int_equal(agg_numa_class(a, 3, 1), IPT_NUMA_CROSS);
+	assert_int_equal(agg_numa_class(a, 0, 0), IPT_NUMA_SAME);
+	assert_int_equal(agg_numa_class(a, 3, 3), IPT_NUMA_SAME);
 	/* a CPU the map does not know */
-	assert_int_equal(agg_numa_class(a, 0, 9), NUMA_UNKNOWN);
-	assert_int_equal(agg_numa_class(a, 9, 9), NUMA_SAME);	/* self */
+	assert_int_equal(agg_numa_class(a, 0, 9), IPT_NUMA_UNKNOWN);
+	assert_int_equal(agg_numa_class(a, 9, 9), IPT_NUMA_SAME);	/* self */
 	/* no topology at all */
 	assert_int_equal(agg_init(&none, NULL, 4), 0);
-	assert_int_equal(agg_numa_class(&none, 0, 2), NUMA_UNKNOWN);
-	assert_int_equal(agg_numa_class(&none, 2, 2), NUMA_SAME);
+	assert_int_equal(agg_numa_class(&none, 0, 2), IPT_NUMA_UNKNOWN);
+	assert_int_equal(agg_numa_class(&none, 2, 2), IPT_NUMA_SAME);
 	agg_free(&none);
 }
 
@@ -123,24 +123,24 @@ static void test_counts_by_class_and_kind(void **state)
 	add(a, REC_IPI, IPI_IRQ_WORK, 1, 1, 400);	/* self: same */
 	add(a, REC_IPI, IPI_CALL_MANY, 2, 1, 9000);	/* cross */
 	assert_int_equal(ipi_records(a), 7);
-	assert_int_equal(a->ipi[NUMA_SAME][IPI_CALL_SINGLE].count, 2);
-	assert_int_equal(a->ipi[NUMA_SAME][IPI_CALL_SINGLE].min, 1000);
-	assert_int_equal(a->ipi[NUMA_SAME][IPI_CALL_SINGLE].max, 3000);
-	assert_int_equal(hist_mean(&a->ipi[NUMA_SAME][IPI_CALL_SINGLE]), 2000);
-	assert_int_equal(a->ipi[NUMA_CROSS][IPI_CALL_SINGLE].count, 1);
-	assert_int_equal(a->ipi[NUMA_CROSS][IPI_CALL_SINGLE].sum, 5000);
-	assert_int_equal(a->ipi[NUMA_CROSS][IPI_RESCHED].count, 1);
-	assert_int_equal(a->ipi[NUMA_SAME][IPI_RESCHED].count, 1);
-	assert_int_equal(a->ipi[NUMA_SAME][IPI_IRQ_WORK].count, 1);
-	assert_int_equal(a->ipi[NUMA_CROSS][IPI_CALL_MANY].count, 1);
-	for (n = 0; n < NUMA_MAX; n++)
+	assert_int_equal(a->ipi[IPT_NUMA_SAME][IPI_CALL_SINGLE].count, 2);
+	assert_int_equal(a->ipi[IPT_NUMA_SAME][IPI_CALL_SINGLE].min, 1000);
+	assert_int_equal(a->ipi[IPT_NUMA_SAME][IPI_CALL_SINGLE].max, 3000);
+	assert_int_equal(hist_mean(&a->ipi[IPT_NUMA_SAME][IPI_CALL_SINGLE]), 2000);
+	assert_int_equal(a->ipi[IPT_NUMA_CROSS][IPI_CALL_SINGLE].count, 1);
+	assert_int_equal(a->ipi[IPT_NUMA_CROSS][IPI_CALL_SINGLE].sum, 5000);
+	assert_int_equal(a->ipi[IPT_NUMA_CROSS][IPI_RESCHED].count, 1);
+	assert_int_equal(a->ipi[IPT_NUMA_SAME][IPI_RESCHED].count, 1);
+	assert_int_equal(a->ipi[IPT_NUMA_SAME][IPI_IRQ_WORK].count, 1);
+	assert_int_equal(a->ipi[IPT_NUMA_CROSS][IPI_CALL_MANY].count, 1);
+	for (n = 0; n < IPT_NUMA_MAX; n++)
 		for (k = 0; k < IPI_KIND_MAX; k++)
 			total += a->ipi[n][k].count;
 	assert_int_equal(total, 7);
-	assert_int_equal(a->ipi[NUMA_UNKNOWN][IPI_CALL_SINGLE].count, 0);
-	assert_int_equal(a->ipi[NUMA_SAME][IPI_OTHER].count, 0);
+	assert_int_equal(a->ipi[IPT_NUMA_UNKNOWN][IPI_CALL_SINGLE].count, 0);
+	assert_int_equal(a->ipi[IPT_NUMA_SAME][IPI_OTHER].count, 0);
 	assert_int_equal(a->out_of_range, 0);
-	for (n = 0; n < NUMA_MAX; n++)
+	for (n = 0; n < IPT_NUMA_MAX; n++)
 		assert_int_equal(a->csd[n].count, 0);
 }
 
@@ -181,12 +181,12 @@ static void test_csd_classes(void **state)
 	hist_add(&same, 2000);
 	hist_add(&same, 100);
 	hist_add(&cross, 4000);
-	agg_set_class(a, NUMA_SAME, IPI_KIND_MAX, &same);
-	agg_set_class(a, NUMA_CROSS, IPI_KIND_MAX, &cross);
-	assert_int_equal(a->csd[NUMA_SAME].count, 2);
-	assert_int_equal(a->csd[NUMA_CROSS].count, 1);
-	assert_int_equal(a->csd[NUMA_CROSS].max, 4000);
-	for (n = 0; n < NUMA_MAX; n++)
+	agg_set_class(a, IPT_NUMA_SAME, IPI_KIND_MAX, &same);
+	agg_set_class(a, IPT_NUMA_CROSS, IPI_KIND_MAX, &cross);
+	assert_int_equal(a->csd[IPT_NUMA_SAME].count, 2);
+	assert_int_equal(a->csd[IPT_NUMA_CROSS].count, 1);
+	assert_int_equal(a->csd[IPT_NUMA_CROSS].max, 4000);
+	for (n = 0; n < IPT_NUMA_MAX; n++)
 		for (k = 0; k < IPI_KIND_MAX; k++)
 			assert_int_equal(a->ipi[n][k].count, 0);
 	/* CSD records are not IPIs: not in the CPU-pair matrix */
@@ -210,7 +210,7 @@ static void test_out_of_range_cpu(void **state)
 	assert_int_equal(a->out_of_range, 3);
 	assert_int_equal(ipi_records(a), 3);
 	/* still counted by kind; the node is unknown */
-	assert_int_equal(a->ipi[NUMA_UNKNOWN][IPI_RESCHED].count, 3);
+	assert_int_equal(a->ipi[IPT_NUMA_UNKNOWN][IPI_RESCHED].count, 3);
 	/* nothing in the matrix */
 	assert_null(agg_pair(a, 0, 0));
 	/* a valid one still lands in the matrix */
@@ -231,7 +231,7 @@ static void test_bad_kind(void **state)
 	agg_add(a, &e);
 	e.kind = 0xff;
 	agg_add(a, &e);
-	for (n = 0; n < NUMA_MAX; n++)
+	for (n = 0; n < IPT_NUMA_MAX; n++)
 		for (k = 0; k < IPI_KIND_MAX; k++)
 			assert_int_equal(a->ipi[n][k].count, 0);
 	assert_null(agg_pair(a, 0, 1));
@@ -347,13 +347,13 @@ static void test_reset(void **state)
 
 	e.coalesced = 2;
 	agg_add(a, &e);
-	hist_add(&a->csd[NUMA_CROSS], 100);
+	hist_add(&a->csd[IPT_NUMA_CROSS], 100);
 	e.dst_cpu = 99;
 	agg_add(a, &e);
 	agg_reset(a);
 	assert_int_equal(a->out_of_range, 0);
 	assert_int_equal(a->nr_callers, 0);
-	for (n = 0; n < NUMA_MAX; n++) {
+	for (n = 0; n < IPT_NUMA_MAX; n++) {
 		assert_int_equal(a->csd[n].count, 0);
 		for (k = 0; k < IPI_KIND_MAX; k++)
 			assert_int_equal(a->ipi[n][k].count, 0);
@@ -364,8 +364,8 @@ static void test_reset(void **state)
 	assert_int_equal(a->nr_cpus, 4);
 	e.dst_cpu = 2;
 	agg_add(a, &e);
-	assert_int_equal(a->ipi[NUMA_CROSS][IPI_RESCHED].count, 1);
-	assert_int_equal(a->ipi[NUMA_CROSS][IPI_RESCHED].min, 100);
+	assert_int_equal(a->ipi[IPT_NUMA_CROSS][IPI_RESCHED].count, 1);
+	assert_int_equal(a->ipi[IPT_NUMA_CROSS][IPI_RESCHED].min, 100);
 	assert_int_equal(agg_pair(a, 0, 2)->count, 1);
 	assert_int_equal(agg_top_callers(a, top, 4), 1);
 	assert_int_equal(top[0].count, 1);

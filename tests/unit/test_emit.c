@@ -232,7 +232,7 @@ static void test_guest_scrape_is_valid(void **state)
 
 		agg_add(&a, &ev);
 	}
-	hist_add(&a.csd[NUMA_SAME], 4000);
+	hist_add(&a.csd[IPT_NUMA_SAME], 4000);
 	r.agg = &a;
 	for (i = 0; i < ST_ALL; i++)
 		r.stats[i] = 10 * i + 1;

@@ -36,16 +36,16 @@ static void test_fill_since_start_and_delta(void **state)
 	cur.pairs[0 * 4 + 2].sum_ns = 100000 + 50 * 64000;
 
 	kagg_fill(&a, &cur, NULL, KAGG_ALL);
-	assert_int_equal(a.ipi[NUMA_CROSS][IPI_CALL_SINGLE].count, 150);
-	assert_int_equal(a.csd[NUMA_SAME].count, 1);
+	assert_int_equal(a.ipi[IPT_NUMA_CROSS][IPI_CALL_SINGLE].count, 150);
+	assert_int_equal(a.csd[IPT_NUMA_SAME].count, 1);
 	assert_int_equal(agg_pair_kind(&a, 0, 2, IPI_CALL_SINGLE), 150);
 
 	kagg_fill(&a, &cur, &prev, KAGG_ALL);
 	/* only the interval's 50 IPIs of 64 us */
-	assert_int_equal(a.ipi[NUMA_CROSS][IPI_CALL_SINGLE].count, 50);
-	assert_int_equal(hist_mean(&a.ipi[NUMA_CROSS][IPI_CALL_SINGLE]), 64000);
-	assert_true(a.ipi[NUMA_CROSS][IPI_CALL_SINGLE].min >= 56000);
-	assert_true(a.ipi[NUMA_CROSS][IPI_CALL_SINGLE].max <= 64000);
+	assert_int_equal(a.ipi[IPT_NUMA_CROSS][IPI_CALL_SINGLE].count, 50);
+	assert_int_equal(hist_mean(&a.ipi[IPT_NUMA_CROSS][IPI_CALL_SINGLE]), 64000);
+	assert_true(a.ipi[IPT_NUMA_CROSS][IPI_CALL_SINGLE].min >= 56000);
+	assert_true(a.ipi[IPT_NUMA_CROSS][IPI_CALL_SINGLE].max <= 64000);
 	assert_int_equal(agg_pair_kind(&a, 0, 2, IPI_CALL_SINGLE), 50);
 	assert_int_equal(agg_pair_mean(&a, 0, 2), 64000);
 	assert_true(a.pairs_mean_only);
@@ -54,8 +54,8 @@ static void test_fill_since_start_and_delta(void **state)
 	/* per-event mode: only the CSD classes come from the kernel */
 	agg_reset(&a);
 	kagg_fill(&a, &cur, NULL, KAGG_CSD);
-	assert_int_equal(a.csd[NUMA_SAME].count, 1);
-	assert_int_equal(a.ipi[NUMA_CROSS][IPI_CALL_SINGLE].count, 0);
+	assert_int_equal(a.csd[IPT_NUMA_SAME].count, 1);
+	assert_int_equal(a.ipi[IPT_NUMA_CROSS][IPI_CALL_SINGLE].count, 0);
 	assert_int_equal(agg_pair_kind(&a, 0, 2, IPI_CALL_SINGLE), 0);
 
 	kagg_snap_free(&prev);

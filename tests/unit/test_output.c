@@ -194,7 +194,7 @@ static int setup(void **state)
 		add(&f->agg, REC_IPI, IPI_CALL_SINGLE, 0, 1, 1000 + 10 * i, 0x10);
 	for (i = 0; i < 10; i++)
 		add(&f->agg, REC_IPI, IPI_RESCHED, 0, 2, 50000 + i, 0x20);
-	hist_add(&f->agg.csd[NUMA_CROSS], 7000);	/* kernel CSD histogram */
+	hist_add(&f->agg.csd[IPT_NUMA_CROSS], 7000);	/* kernel CSD histogram */
 	f->roles[0] = (struct hook_role){ .name = "send_call_single",
 		.required = true, .chosen = 0,
 		.cands = { { HOOK_TP_BTF, "ipi/ipi_send_cpu", "p" } } };

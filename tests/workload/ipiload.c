@@ -4,7 +4,7 @@
  * of ipitrace (the workload for integration tests and `make run`).
  *
  *   ipiload [--src CPU] [--dst CPU] [--count N | --duration SEC]
- *           [--mode cpuid|membarrier|multicast] [--gap-us U] [--json]
+ *           [--mode cpuid|membarrier|multicast|resched] [--gap-us U] [--json]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -15,6 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
 #include "ipigen.h"
 
 #define DEFAULT_COUNT		1000
@@ -22,7 +27,7 @@
 
 static const char usage[] =
 "Usage: ipiload [--src CPU] [--dst CPU] [--count N | --duration SEC]\n"
-"               [--mode cpuid|membarrier|multicast] [--gap-us U] [--json]\n"
+"               [--mode cpuid|membarrier|multicast|resched] [--gap-us U] [--json]\n"
 "\n"
 "Sends IPIs from CPU --src to CPU --dst and prints its own measurement:\n"
 "calls done, elapsed time, and the round trip of one call (p50/mean/p99).\n"
@@ -42,6 +47,11 @@ static const char usage[] =
 "                      multicast: a thread spins on every other CPU and each\n"
 "                        membarrier(PRIVATE_EXPEDITED) IPIs them all at once\n"
 "                        (smp_call_function_many(); --dst is ignored)\n"
+"                      resched: a SCHED_FIFO thread on DST sleeps on an\n"
+"                        eventfd while a normal thread spins there; each\n"
+"                        call wakes it, which preempts the spinner: one\n"
+"                        reschedule IPI to DST per call (sender spins on a\n"
+"                        flag, no IPI back)\n"
 "  -g, --gap-us U      pause between calls (default 0; 1000 with --duration)\n"
 "  -j, --json          one JSON object instead of text\n";
 
@@ -51,6 +61,7 @@ struct opts {
 	double duration;
 	int membarrier;
 	int multicast;		/* membarrier to busy threads on all other CPUs */
+	int resched;		/* wake a FIFO thread on a busy DST */
 	long gap_us;
 	int json;
 };
@@ -134,11 +145,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				o->membarrier = 0;
 			} else if (!strcmp(optarg, "membarrier")) {
 				o->membarrier = 1;
+			} else if (!strcmp(optarg, "resched")) {
+				o->resched = 1;
 			} else if (!strcmp(optarg, "multicast")) {
 				o->membarrier = 1;
 				o->multicast = 1;
 			} else {
-				fprintf(stderr, "ipiload: bad mode '%s' (cpuid|membarrier|multicast)\n",
+				fprintf(stderr, "ipiload: bad mode '%s' (cpuid|membarrier|multicast|resched)\n",
 					optarg);
 				return -1;
 			}
@@ -191,8 +204,8 @@ static int check_cpus(struct opts *o)
 		o->dst = -1;
 		return 0;
 	}
-	if (o->membarrier && o->dst == o->src) {
-		fprintf(stderr, "ipiload: membarrier mode needs --dst != --src\n");
+	if ((o->membarrier || o->resched) && o->dst == o->src) {
+		fprintf(stderr, "ipiload: membarrier and resched modes need --dst != --src\n");
 		return -1;
 	}
 	return 0;
@@ -221,6 +234,89 @@ static int samples_push(struct samples *s, uint64_t x)
 	return 0;
 }
 
+/*
+ * Reschedule IPIs: a SCHED_FIFO waiter on DST sleeps in read(eventfd) while
+ * a spinner keeps DST busy (so DST is not polling in idle and the wake-up
+ * is not queued on its wakelist). Waking the waiter preempts the spinner:
+ * resched_curr() sends DST a reschedule IPI. The waiter answers through a
+ * counter the sender spins on, so nothing IPIs the sender back.
+ */
+struct resched {
+	int efd;
+	pthread_t waiter;
+	int dst;
+	int started, err;
+	volatile uint64_t done;
+	volatile int stop;
+};
+
+static void *resched_waiter(void *arg)
+{
+	struct resched *r = arg;
+	struct sched_param sp = { .sched_priority = 1 };
+	uint64_t v;
+
+	r->err = ipigen_pin_self(r->dst);
+	if (!r->err && pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp))
+		r->err = -EPERM;
+	__atomic_store_n(&r->started, 1, __ATOMIC_RELEASE);
+	if (r->err)
+		return NULL;
+	while (!r->stop) {
+		if (read(r->efd, &v, sizeof(v)) != sizeof(v))
+			break;
+		__atomic_add_fetch(&r->done, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static int resched_open(struct resched *r, int dst)
+{
+	memset(r, 0, sizeof(*r));
+	r->dst = dst;
+	r->efd = eventfd(0, 0);
+	if (r->efd < 0)
+		return -errno;
+	if (pthread_create(&r->waiter, NULL, resched_waiter, r))
+		return -EAGAIN;
+	while (!__atomic_load_n(&r->started, __ATOMIC_ACQUIRE))
+		usleep(100);
+	if (r->err)
+		fprintf(stderr, "ipiload: FIFO thread on CPU %d: %s\n", dst,
+			strerror(-r->err));
+	usleep(10000);		/* let it block in read() */
+	return r->err;
+}
+
+static int resched_fire(struct resched *r)
+{
+	uint64_t one = 1, want = r->done + 1;
+
+	if (write(r->efd, &one, sizeof(one)) != sizeof(one))
+		return -errno;
+	while (__atomic_load_n(&r->done, __ATOMIC_ACQUIRE) < want)
+		__builtin_ia32_pause();
+	return 0;
+}
+
+static void resched_close(struct resched *r)
+{
+	uint64_t one = 1;
+
+	r->stop = 1;
+	if (write(r->efd, &one, sizeof(one)) < 0)
+		perror("ipiload: eventfd");
+	pthread_join(r->waiter, NULL);
+	close(r->efd);
+}
+
+static struct resched rs;
+
+static int fire(struct ipigen *g, const struct opts *o)
+{
+	return o->resched ? resched_fire(&rs) : ipigen_fire(g);
+}
+
 static int run_loop(struct ipigen *g, const struct opts *o,
 		    struct samples *s, uint64_t *elapsed)
 {
@@ -233,7 +329,7 @@ static int run_loop(struct ipigen *g, const struct opts *o,
 		if (end ? ipigen_now_ns() >= end : (long)s->n >= o->count)
 			break;
 		t0 = ipigen_now_ns();
-		err = ipigen_fire(g);
+		err = fire(g, o);
 		if (!err)
 			err = samples_push(s, ipigen_now_ns() - t0);
 		if (err) {
@@ -250,7 +346,7 @@ static int run_loop(struct ipigen *g, const struct opts *o,
 static void report(const struct opts *o, const struct ipigen *g,
 		   const struct ipigen_stats *st, uint64_t elapsed)
 {
-	const char *mode = o->multicast ? "multicast" :
+	const char *mode = o->resched ? "resched" : o->multicast ? "multicast" :
 			   o->membarrier ? "membarrier" : "cpuid";
 
 	if (o->json) {
@@ -258,7 +354,7 @@ static void report(const struct opts *o, const struct ipigen *g,
 		       "\"count\":%zu,\"gap_us\":%ld,\"elapsed_ns\":%llu,"
 		       "\"rtt_p50_ns\":%llu,\"rtt_mean_ns\":%llu,"
 		       "\"rtt_p99_ns\":%llu}\n",
-		       mode, ipigen_mech_name(g->mech), o->src, o->dst,
+		       mode, o->resched ? "eventfd-wake" : ipigen_mech_name(g->mech), o->src, o->dst,
 		       st->count, o->gap_us, (unsigned long long)elapsed,
 		       (unsigned long long)st->p50,
 		       (unsigned long long)st->mean,
@@ -266,7 +362,7 @@ static void report(const struct opts *o, const struct ipigen *g,
 		return;
 	}
 	printf("ipiload: %s (%s) CPU %d -> CPU %d: %zu calls in %.3f s (gap %ld us)\n",
-	       mode, ipigen_mech_name(g->mech), o->src, o->dst, st->count,
+	       mode, o->resched ? "eventfd-wake" : ipigen_mech_name(g->mech), o->src, o->dst, st->count,
 	       elapsed / 1e9, o->gap_us);
 	printf("round trip ns: p50 %llu  mean %llu  p99 %llu\n",
 	       (unsigned long long)st->p50, (unsigned long long)st->mean,
@@ -311,7 +407,7 @@ static int open_gen(struct ipigen *g, const struct opts *o,
 	*nr_spin = 0;
 	if (o->multicast)
 		return open_multicast(g, o, spin, nr_spin);
-	if (o->membarrier) {
+	if (o->membarrier || o->resched) {
 		mech = ipigen_mb_init() & IPIGEN_MB_CPU ?
 		       IPIGEN_MB_ONE_CPU : IPIGEN_MB_ALL_CPUS;
 		err = ipigen_spinner_start(spin, o->dst);
@@ -322,6 +418,10 @@ static int open_gen(struct ipigen *g, const struct opts *o,
 		}
 	}
 	*nr_spin = 1;
+	if (o->resched) {
+		g->mech = IPIGEN_CPUID;		/* unused; named "resched" */
+		return resched_open(&rs, o->dst);
+	}
 	return ipigen_open(g, mech, &o->dst, 1);
 }
 
@@ -353,7 +453,10 @@ int main(int argc, char **argv)
 	err = run_loop(&g, &o, &s, &elapsed);
 	for (i = 0; i < nr_spin; i++)
 		ipigen_spinner_stop(&spin[i]);
-	ipigen_close(&g);
+	if (o.resched)
+		resched_close(&rs);
+	else
+		ipigen_close(&g);
 	if (!err)
 		err = ipigen_stats(s.v, s.n, &st);
 	if (!err)

@@ -23,8 +23,10 @@
 static const char usage[] =
 "Usage: ipt_floor [-d SEC] [-j]\n"
 "\n"
-"Attaches empty tp_btf programs (one atomic add each) to ipi:ipi_send_cpu\n"
-"and irq_vectors:call_function_single_entry: the floor that the overhead\n"
+"Attaches empty tp_btf programs (one atomic add each) to ipi:ipi_send_cpu,\n"
+"ipi_send_cpumask and the handler entries of call_function_single,\n"
+"call_function and reschedule IPIs:\n"
+"the floor that the overhead\n"
 "benchmark compares ipitrace's per-hook cost with.\n"
 "\n"
 "  -d, --duration SEC  stop after SEC seconds (default: until SIGINT/SIGTERM)\n"

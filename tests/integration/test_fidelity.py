@@ -1,0 +1,196 @@
+"""ipitrace --guest against a second opinion: a raw trace of the same hooks
+in a private tracefs instance (mono clock, the clock bpf_ktime_get_ns()
+reads), paired offline by a plain reference pairing written here, during
+a function-call and a reschedule workload. The count and the p50/p90 of
+every kind the workloads drive must agree within the bounds below, and no
+latency ipitrace reports may exceed the longest the raw trace saw over
+ipitrace's whole run (a send must never be paired with an unrelated later
+handler)."""
+import json
+import os
+import re
+import shutil
+import time
+
+from ipt import NoLeftovers, Skip, Tracer, ipiload, run
+
+TRACEFS = "/sys/kernel/tracing"
+EVENTS = ("ipi/ipi_send_cpu", "irq_vectors/call_function_single_entry",
+          "irq_vectors/reschedule_entry", "irq_vectors/irq_work_entry")
+HANDLER_KIND = {"call_function_single_entry": "call_single",
+                "reschedule_entry": "resched", "irq_work_entry": "irq_work"}
+N = 3000
+# Bounds. Counts: ipitrace's window (attach .. stop) holds the raw trace's
+# (tracing on .. off), so ipitrace may see a few background IPIs more.
+COUNT_SLACK = (0.03, 40)	# relative, absolute
+# Percentiles: the raw trace's times are printed in microseconds, and each
+# side stamps its own hook (a few hundred ns apart): within 10% or 2 us,
+# plus 12.5% for ipitrace's histogram bucket width.
+PCT_SLACK = (0.10, 2000)
+
+LINE = re.compile(r"^\s*(?P<task>.+?)-(?P<pid>\d+)\s+\[(?P<cpu>\d+)\]\s+\S+\s+"
+                  r"(?P<ts>\d+\.\d+):\s+(?P<event>\w+):\s*(?P<rest>.*)$")
+
+
+class Instance:
+    """A tracefs instance of our own: its buffer, clock and events."""
+
+    def __init__(self):
+        if not os.path.isdir(TRACEFS + "/instances"):
+            raise Skip("tracefs not mounted")
+        for ev in EVENTS:
+            if not os.path.isdir("%s/events/%s" % (TRACEFS, ev)):
+                raise Skip("no tracepoint %s" % ev)
+        self.path = "%s/instances/ipt_fidelity_%d" % (TRACEFS, os.getpid())
+        os.mkdir(self.path)
+        self.write("tracing_on", "0")
+        self.write("trace_clock", "mono")
+        self.write("buffer_size_kb", "16384")
+        for ev in EVENTS:
+            self.write("events/%s/enable" % ev, "1")
+
+    def write(self, name, value):
+        with open(os.path.join(self.path, name), "w") as f:
+            f.write(value)
+
+    def on(self, yes):
+        self.write("tracing_on", "1" if yes else "0")
+
+    def text(self):
+        with open(os.path.join(self.path, "trace")) as f:
+            return f.read()
+
+    def lost(self):
+        n = 0
+        for cpu in os.listdir(os.path.join(self.path, "per_cpu")):
+            with open(os.path.join(self.path, "per_cpu", cpu, "stats")) as f:
+                m = re.search(r"overrun:\s*(\d+)", f.read())
+                n += int(m.group(1)) if m else 0
+        return n
+
+    def close(self):
+        try:
+            self.on(False)
+            for ev in EVENTS:
+                self.write("events/%s/enable" % ev, "0")
+        finally:
+            os.rmdir(self.path)
+
+
+def send_kind(rest, src):
+    """Kind of an ipi_send_cpu line, as the kernel code that emits it
+    means it (see kernel/smp.c, kernel/irq_work.c, include/linux/smp.h)."""
+    m = re.search(r"cpu=(\d+) callsite=\S+ callback=(\S+)", rest)
+    dst, cb = int(m.group(1)), m.group(2)
+    if cb in ("0x0", "(nil)", "0"):
+        return dst, "resched"
+    if cb.startswith("generic_smp_call_function_single_interrupt"):
+        return dst, "call_single"
+    if dst == src:
+        return dst, "irq_work"
+    return dst, "other"
+
+
+def reference_pairing(text, t0=0.0, t1=float("inf")):
+    """Oldest pending send per (target CPU, kind) completed by the next
+    handler of that kind on that CPU: latencies per kind (ns) of the
+    handlers in [t0, t1] (seconds, mono clock)."""
+    pending, lat = {}, {}
+    unpaired = coalesced = 0
+    for line in text.splitlines():
+        m = LINE.match(line)
+        if not m:
+            continue
+        cpu, ev = int(m.group("cpu")), m.group("event")
+        ts = int(round(float(m.group("ts")) * 1e9))
+        if ev == "ipi_send_cpu":
+            dst, kind = send_kind(m.group("rest"), cpu)
+            if kind == "other":
+                continue
+            if (dst, kind) in pending:
+                coalesced += 1
+            else:
+                pending[(dst, kind)] = ts
+        elif ev in HANDLER_KIND:
+            kind = HANDLER_KIND[ev]
+            sent = pending.pop((cpu, kind), None)
+            if sent is None:
+                unpaired += 1
+                continue
+            if t0 * 1e9 <= ts <= t1 * 1e9:
+                lat.setdefault(kind, []).append(max(ts - sent, 0))
+    return lat, unpaired, coalesced
+
+
+def pct(sorted_v, p):
+    """Nearest-rank percentile."""
+    if not sorted_v:
+        return 0
+    k = max(0, min(len(sorted_v) - 1, int(-(-p * len(sorted_v) // 100)) - 1))
+    return sorted_v[k]
+
+
+def within(a, b, slack):
+    rel, ab = slack
+    return abs(a - b) <= max(rel * max(a, b), ab)
+
+
+def test_pairing_agrees_with_a_raw_trace():
+    if os.cpu_count() < 2 or not os.path.exists("/dev/cpu/1/cpuid") and \
+            run(["modprobe", "cpuid"]).returncode:
+        raise Skip("needs CPU 1 and the cpuid driver")
+    clean = NoLeftovers()
+    inst = Instance()
+    try:
+        # the raw trace covers ipitrace's whole run; counts and percentiles
+        # are compared over the workload's window inside it
+        inst.on(True)
+        t = Tracer(["--guest", "-j"])
+        t.wait_attached()
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        ipiload("--src", "0", "--dst", "1", "--count", str(N))
+        ipiload("--src", "0", "--dst", "1", "--count", str(N), "--mode", "resched")
+        t1 = time.monotonic()
+        time.sleep(0.2)
+        rc, out, err = t.stop()
+        inst.on(False)
+        text, lost = inst.text(), inst.lost()
+    finally:
+        inst.close()
+    assert rc == 0, err
+    assert lost == 0, "the raw trace lost %d events: enlarge its buffer" % lost
+    doc = json.loads(out)
+    ref, ref_unpaired, ref_coalesced = reference_pairing(text, t0, t1)
+    whole, _, _ = reference_pairing(text)
+    print("  reference: %s; unpaired handlers %d, coalesced sends %d"
+          % (", ".join("%s %d" % (k, len(v)) for k, v in sorted(ref.items())),
+             ref_unpaired, ref_coalesced))
+    for kind in ("call_single", "resched"):
+        mine = [c for c in doc["classes"] if c["kind"] == kind]
+        assert mine, "ipitrace saw no %s IPIs" % kind
+        count = sum(c["count"] for c in mine)
+        # one NUMA node here: one class per kind; take the largest
+        c = max(mine, key=lambda c: c["count"])
+        r = sorted(ref.get(kind, []))
+        assert len(r) >= N * 0.9, (kind, len(r))
+        rp50, rp90 = pct(r, 50), pct(r, 90)
+        print("  %-11s ipitrace n=%d p50=%d p90=%d | reference n=%d p50=%d p90=%d"
+              % (kind, count, c["p50_ns"], c["p90_ns"], len(r), rp50, rp90))
+        assert count >= len(r) - max(COUNT_SLACK[0] * len(r), COUNT_SLACK[1]), \
+            (kind, count, len(r))
+        assert within(count, len(r), COUNT_SLACK), (kind, count, len(r))
+        # ipitrace's histogram buckets are 1/8 of a power of two wide: its
+        # percentiles are bucket bounds, within 12.5% of the value
+        assert within(c["p50_ns"], rp50, (PCT_SLACK[0] + 0.125, PCT_SLACK[1])), \
+            (kind, c["p50_ns"], rp50)
+        assert within(c["p90_ns"], rp90, (PCT_SLACK[0] + 0.125, PCT_SLACK[1])), \
+            (kind, c["p90_ns"], rp90)
+        # ipitrace's max is exact; the raw trace's is in whole microseconds
+        ref_max = max(whole.get(kind, [0]))
+        mx = max(c["max_ns"] for c in mine)
+        print("  %-11s max: ipitrace %d ns, raw trace over the whole run %d ns; "
+              "sends_unserved %d" % (kind, mx, ref_max,
+                                    doc["counters"].get("sends_unserved", 0)))
+        assert mx <= ref_max * 1.1 + 100000, (kind, mx, ref_max)
+    clean.check()
