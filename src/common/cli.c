@@ -63,8 +63,11 @@ static const struct opt_spec cli_specs[] = {
 	{ "callers", 0, OPT_LONG, "N", .optional = true, .off = F(callers),
 	  .min = 1, .max = 100000, .implied = 10, .modes = GUEST,
 	  .help = "top N send callsites and functions (default 10)" },
+	{ "csd", 0, OPT_FLAG, .off = F(csd), .modes = GUEST,
+	  .help = "pair CSDs too (csd:* tracepoints: two more hooks per\n"
+		  "function-call IPI); on with --callers" },
 	{ "no-csd", 0, OPT_FLAG, .off = F(no_csd), .modes = GUEST,
-	  .help = "do not pair CSDs (csd:* tracepoints)" },
+	  .help = "never pair CSDs, not even with --callers" },
 	{ "stale-ms", 0, OPT_LONG, "MS", .off = F(stale_ms), .min = 1,
 	  .max = 3600000, .modes = GUEST,
 	  .help = "a pending send older than MS is dropped (default 1000)" },

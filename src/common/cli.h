@@ -21,6 +21,7 @@ struct ipt_opts {
 	bool list_hooks;
 	bool verbose;
 	bool no_csd;
+	bool csd;		/* per-CSD pairing (also with --callers) */
 	long stale_ms;
 	const char *btf;
 	const char *sysfs_root;

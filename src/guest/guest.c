@@ -109,7 +109,7 @@ static void set_cpu_nodes(struct guest *g)
  */
 static bool csd_wanted(const struct guest *g)
 {
-	return !g->o->no_csd && g->o->callers > 0;
+	return !g->o->no_csd && (g->o->csd || g->o->callers > 0);
 }
 
 static void disable_csd_roles(struct guest *g)

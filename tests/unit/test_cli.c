@@ -133,7 +133,7 @@ static const char *const documented[] = {
 	"--btf FILE", "--sysfs-root DIR", "--numa-map MAP", "--no-csd",
 	"--metrics [ADDR:]PORT", "--verbose", "--vcpu-kick", "--halt ",
 	"--pid PID", "--vcpu N", "--samples N", "--stale-ms MS", "--format NAME",
-	"--exits ", "--force-hooks TYPE", "--advise ", "--share PCT",
+	"--exits ", "--force-hooks TYPE", "--csd ", "--advise ", "--share PCT",
 	"--budget CORES", "--svg FILE",
 	NULL,
 };
