@@ -10,12 +10,19 @@
 #define IPT_MAX_CPUS		256
 #define IPT_MASK_WORDS		(IPT_MAX_CPUS / 64)
 
+/* IPI kinds, one list: X(enum, report name). A kind's send and handler
+ * hooks are roles in src/guest/guest.c, its classification in
+ * include/ipi_pair.h, its programs in bpf/ipi_guest.bpf.c. */
+#define IPI_KINDS(X)							\
+	X(IPI_CALL_SINGLE, "call_single") /* CALL_FUNCTION_SINGLE_VECTOR */ \
+	X(IPI_CALL_MANY, "call_many")	/* CALL_FUNCTION_VECTOR (multicast) */ \
+	X(IPI_RESCHED, "resched")	/* RESCHEDULE_VECTOR */		\
+	X(IPI_IRQ_WORK, "irq_work")	/* IRQ_WORK_VECTOR (self-IPI) */ \
+	X(IPI_OTHER, "other")
+
+#define IPI_KIND_ENUM(e, name)	e,
 enum ipi_kind {
-	IPI_CALL_SINGLE,	/* CALL_FUNCTION_SINGLE_VECTOR */
-	IPI_CALL_MANY,		/* CALL_FUNCTION_VECTOR (multicast) */
-	IPI_RESCHED,		/* RESCHEDULE_VECTOR */
-	IPI_IRQ_WORK,		/* IRQ_WORK_VECTOR (self-IPI) */
-	IPI_OTHER,
+	IPI_KINDS(IPI_KIND_ENUM)
 	IPI_KIND_MAX,
 };
 

@@ -4,13 +4,8 @@
 #include <string.h>
 #include "agg.h"
 
-static const char *kind_names[IPI_KIND_MAX] = {
-	[IPI_CALL_SINGLE] = "call_single",
-	[IPI_CALL_MANY] = "call_many",
-	[IPI_RESCHED] = "resched",
-	[IPI_IRQ_WORK] = "irq_work",
-	[IPI_OTHER] = "other",
-};
+#define IPI_KIND_NAME(e, name)	[e] = name,
+static const char *kind_names[IPI_KIND_MAX] = { IPI_KINDS(IPI_KIND_NAME) };
 
 const char *ipi_kind_name(int kind)
 {
