@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench.h"
+#include "bench_int.h"
 #include "emit.h"
 #include "cli.h"
 #include "ipigen.h"
@@ -51,85 +52,7 @@
 #include "opts.h"
 #include "topology.h"
 
-#define BENCH_DEFAULT_IPIS	100000
-#define BENCH_MAX_IPIS		100000000L
-#define BENCH_MAX_ROWS		16
-#define BENCH_MAX_NOTES		16
-#define BENCH_NOTE_LEN		256
-#define BENCH_WARMUP		100
-
-#define STATE_IDLE		(1 << 0)
-#define STATE_BUSY		(1 << 1)
-
-static const char bench_intro[] =
-"Usage: ipitrace bench [OPTIONS]\n"
-"\n"
-"Times N IPIs (default 100000) from user space, without a kernel module, in\n"
-"the shape of the published KVM table: to all other CPUs, to one CPU on the\n"
-"same NUMA node, to one CPU on another node (skipped on a one-node machine),\n"
-"each with the target idle and busy (a thread spinning on it), plus a local\n"
-"baseline: the same call on the source CPU, no IPI. Per row: total ns for\n"
-"N calls, mean/p50/p99 ns per call, CPUs and nodes, and the function-call\n"
-"IPIs /proc/interrupts (CAL) counted on the target(s) and the source.\n"
-"\n"
-"Mechanisms (column 'mech'):\n"
-"  cpuid           pread of /dev/cpu/N/cpuid: smp_call_function_single() to N;\n"
-"                  the caller sleeps until done, so a cross-CPU call is a round\n"
-"                  trip of usually two IPIs (to N, and N waking the caller)\n"
-"  cpuid-each      to all CPUs, idle: one cpuid call to each target in turn\n"
-"                  (serial unicasts; idle CPUs cannot be multicast from user\n"
-"                  space, unlike smp_call_function_many() in a module)\n"
-"  membarrier      to all CPUs, busy: membarrier(PRIVATE_EXPEDITED), one\n"
-"                  smp_call_function_many() to the CPUs running our spinners\n"
-"  membarrier-cpu  to one busy CPU: membarrier(..._RSEQ, FLAG_CPU) (>= 5.10)\n"
-"\n"
-"Options:\n";
-
-struct bench_targets {
-	int nr;
-	int cpus[IPIGEN_MAX_TARGETS];
-};
-
-struct bench_opts {
-	int src;
-	struct bench_targets targets;
-	int states;
-	long ipis;
-	long gap_us;
-	const char *format;
-	const char *numa_map;
-};
-
-struct bench_row {
-	const char *name;
-	const char *target;	/* all, same_node, cross_node, local */
-	const char *state;	/* idle, busy */
-	enum ipigen_mech mech;
-	int nr_dst;
-	int dst[IPIGEN_MAX_TARGETS];
-	struct ipigen_stats st;
-	long long cal_dst;	/* CAL delta summed over dst, -1 unknown */
-	long long cal_src;	/* CAL delta on the source CPU, -1 unknown */
-};
-
-struct bench {
-	struct bench_opts o;
-	struct topology topo;
-	int same, cross;	/* target CPU for those rows, -1 if none */
-	int mb_caps;
-	int failed;
-	uint64_t *samples;
-	long long *cal0, *cal1;
-	int nr_cpus;
-	int nr_rows;
-	struct bench_row rows[BENCH_MAX_ROWS];
-	int nr_notes;
-	char notes[BENCH_MAX_NOTES][BENCH_NOTE_LEN];
-	struct emitter out;	/* stdout, text or JSON */
-};
-
-__attribute__((format(printf, 2, 3)))
-static void note(struct bench *b, const char *fmt, ...)
+void note(struct bench *b, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -138,95 +61,6 @@ static void note(struct bench *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(b->notes[b->nr_notes++], BENCH_NOTE_LEN, fmt, ap);
 	va_end(ap);
-}
-
-/* ---- options ---- */
-
-static int parse_state(const char *s, void *field)
-{
-	int *states = field;
-
-	if (!strcmp(s, "idle"))
-		*states = STATE_IDLE;
-	else if (!strcmp(s, "busy"))
-		*states = STATE_BUSY;
-	else if (!strcmp(s, "both"))
-		*states = STATE_IDLE | STATE_BUSY;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int parse_targets(const char *s, void *field)
-{
-	struct bench_targets *t = field;
-
-	t->nr = ipigen_parse_cpulist(s, t->cpus, IPIGEN_MAX_TARGETS);
-	return t->nr > 0 ? 0 : -EINVAL;
-}
-
-#define F(field)	offsetof(struct bench_opts, field)
-
-static const struct opt_spec bench_specs[] = {
-	{ "src", 's', OPT_INT, "CPU", .off = F(src), .min = 0,
-	  .max = TOPOLOGY_MAX_CPUS - 1,
-	  .help = "CPU the calls are made from (default 0)" },
-	{ "targets", 't', OPT_CUSTOM, "LIST", .off = F(targets),
-	  .parse = parse_targets,
-	  .help = "target CPUs (default: every other online CPU); the\n"
-		  "same-node and cross-node rows use the first fitting one" },
-	{ "state", 0, OPT_CUSTOM, "S", .off = F(states), .parse = parse_state,
-	  .help = "idle, busy or both (default both); the local\n"
-		  "baseline always runs (state busy: its CPU runs)" },
-	{ "ipis", 'n', OPT_LONG, "N", .off = F(ipis), .min = 1,
-	  .max = BENCH_MAX_IPIS, .help = "calls per row (default 100000)" },
-	{ "gap-us", 'g', OPT_LONG, "U", .off = F(gap_us), .min = 0,
-	  .max = 10000000,
-	  .help = "pause between calls (default 0, not counted in the\n"
-		  "times); a gap longer than the host's halt_poll_ns\n"
-		  "lets an idle target vCPU really halt between IPIs" },
-	{ "numa-map", 0, OPT_STRING, "MAP", .off = F(numa_map),
-	  .help = "pretend topology, e.g. 0:0/1:1 (testing; the IPIs\n"
-		  "are real, only the node labels change)" },
-	{ "json", 'j', OPT_CUSTOM, .off = F(format), .parse = cli_set_json,
-	  .help = "JSON instead of the table (--format json)" },
-	{ "format", 0, OPT_STRING, "NAME", .off = F(format),
-	  .help = "text (default) or json" },
-};
-
-static const struct opt_table bench_table = {
-	.prog = "ipitrace bench",
-	.specs = bench_specs,
-	.nr = sizeof(bench_specs) / sizeof(bench_specs[0]),
-};
-
-static void bench_usage(FILE *f)
-{
-	fputs(bench_intro, f);
-	opts_usage(&bench_table, 0, f);
-}
-
-static int parse_opts(int argc, char **argv, struct bench_opts *o)
-{
-	char err[256];
-	int ret;
-
-	o->ipis = BENCH_DEFAULT_IPIS;
-	o->states = STATE_IDLE | STATE_BUSY;
-	o->format = "text";
-	ret = opts_parse(&bench_table, argc, argv, o, err, sizeof(err));
-	if (ret == OPTS_HELP) {
-		bench_usage(stdout);
-		return 1;
-	}
-	if (!ret && !emit_backend_find(o->format)) {
-		snprintf(err, sizeof(err), "unknown --format '%s'", o->format);
-		ret = -1;
-	}
-	if (ret)
-		fprintf(stderr, "ipitrace bench: %s (see ipitrace bench -h)\n",
-			err);
-	return ret ? -EINVAL : 0;
 }
 
 /* ---- CPUs, targets, topology ---- */
@@ -292,7 +126,7 @@ static int bench_topology(struct bench *b)
 	return 0;
 }
 
-static int node_of(const struct bench *b, int cpu)
+int node_of(const struct bench *b, int cpu)
 {
 	int node = topology_node_of(&b->topo, cpu);
 
@@ -481,143 +315,6 @@ static int run_row(struct bench *b, struct bench_row *r)
 	return err;
 }
 
-/* ---- output ---- */
-
-static int fmt_cpus(char *buf, size_t len, const int *cpus, int nr)
-{
-	size_t off = 0;
-	int i, j;
-
-	buf[0] = '\0';
-	for (i = 0; i < nr && off < len; i = j + 1) {
-		for (j = i; j + 1 < nr && cpus[j + 1] == cpus[j] + 1; j++)
-			;
-		if (j == i)
-			off += snprintf(buf + off, len - off, "%s%d",
-					off ? "," : "", cpus[i]);
-		else
-			off += snprintf(buf + off, len - off, "%s%d-%d",
-					off ? "," : "", cpus[i], cpus[j]);
-	}
-	return off;
-}
-
-static void fmt_nodes(const struct bench *b, char *buf, size_t len,
-		      const struct bench_row *r)
-{
-	int nodes[IPIGEN_MAX_TARGETS], nr = 0, i, j, node;
-
-	for (i = 0; i < r->nr_dst; i++) {
-		node = node_of(b, r->dst[i]);
-		for (j = 0; j < nr && nodes[j] != node; j++)
-			;
-		if (j == nr)
-			nodes[nr++] = node;
-	}
-	fmt_cpus(buf, len, nodes, nr);
-}
-
-static void fmt_count(char *buf, size_t len, long long v)
-{
-	if (v < 0)
-		snprintf(buf, len, "?");
-	else
-		snprintf(buf, len, "%lld", v);
-}
-
-static void emit_header(struct bench *b)
-{
-	struct emitter *e = &b->out;
-	char tgt[256];
-
-	fmt_cpus(tgt, sizeof(tgt), b->o.targets.cpus, b->o.targets.nr);
-	emit_caption(e, "ipitrace bench: %ld IPIs per row, from CPU %d (node %d) "
-		     "to CPUs %s; %d NUMA node(s); gap %ld us", b->o.ipis,
-		     b->o.src, node_of(b, b->o.src), tgt,
-		     b->topo.nr_nodes > 0 ? b->topo.nr_nodes : 1, b->o.gap_us);
-	emit_only(e, EMIT_MACHINE);
-	emit_i64(e, "ipis", b->o.ipis);
-	emit_i64(e, "gap_us", b->o.gap_us);
-	emit_i64(e, "src_cpu", b->o.src);
-	emit_only(e, EMIT_ALL);
-}
-
-static const struct emit_col row_cols[] = {
-	{ .key = "name", .title = "IPI type", .width = -28 },
-	{ .key = "state", .title = "state", .width = -5 },
-	{ .key = "mech", .title = "mech", .width = -14 },
-	{ .key = "total_ns", .title = "total ns", .width = 14 },
-	{ .key = "mean_ns", .title = "mean ns", .width = 9 },
-	{ .key = "p50_ns", .title = "p50 ns", .width = 9 },
-	{ .key = "p99_ns", .title = "p99 ns", .width = 9 },
-	{ .key = "cpus", .title = "CPUs", .width = -9, .gap = 2 },
-	{ .key = "nodes", .title = "nodes", .width = -9 },
-	{ .key = "cal", .title = "CAL dst/src" },
-};
-
-/* People read "0->1" and "12/10"; programs get the lists and numbers. */
-static void emit_row_human(struct bench *b, const struct bench_row *r)
-{
-	char buf[128], dcpus[96], dnodes[96], cd[24], cs[24];
-	struct emitter *e = &b->out;
-
-	fmt_cpus(dcpus, sizeof(dcpus), r->dst, r->nr_dst);
-	fmt_nodes(b, dnodes, sizeof(dnodes), r);
-	fmt_count(cd, sizeof(cd), r->cal_dst);
-	fmt_count(cs, sizeof(cs), r->cal_src);
-	emit_only(e, EMIT_HUMAN);
-	snprintf(buf, sizeof(buf), "%d->%s", b->o.src, dcpus);
-	emit_str(e, "cpus", buf);
-	snprintf(buf, sizeof(buf), "%d->%s", node_of(b, b->o.src), dnodes);
-	emit_str(e, "nodes", buf);
-	snprintf(buf, sizeof(buf), "%s/%s", cd, cs);
-	emit_str(e, "cal", buf);
-	emit_only(e, EMIT_ALL);
-}
-
-static void emit_row(struct bench *b, const struct bench_row *r)
-{
-	struct emitter *e = &b->out;
-	int i;
-
-	emit_obj(e, NULL);
-	emit_str(e, "name", r->name);
-	emit_str(e, "target", r->target);
-	emit_str(e, "state", r->state);
-	emit_str(e, "mech", ipigen_mech_name(r->mech));
-	emit_u64(e, "ipis", r->st.count);
-	emit_u64(e, "total_ns", r->st.total);
-	emit_u64(e, "mean_ns", r->st.mean);
-	emit_u64(e, "p50_ns", r->st.p50);
-	emit_u64(e, "p99_ns", r->st.p99);
-	emit_u64(e, "min_ns", r->st.min);
-	emit_u64(e, "max_ns", r->st.max);
-	emit_i64(e, "src_cpu", b->o.src);
-	emit_i64(e, "src_node", node_of(b, b->o.src));
-	emit_list(e, "dst_cpus", NULL);
-	for (i = 0; i < r->nr_dst; i++)
-		emit_i64(e, NULL, r->dst[i]);
-	emit_end(e);
-	emit_list(e, "dst_nodes", NULL);
-	for (i = 0; i < r->nr_dst; i++)
-		emit_i64(e, NULL, node_of(b, r->dst[i]));
-	emit_end(e);
-	emit_i64(e, "cal_dst", r->cal_dst);
-	emit_i64(e, "cal_src", r->cal_src);
-	emit_row_human(b, r);
-	emit_end(e);
-}
-
-static void emit_notes(struct bench *b)
-{
-	int i;
-
-	emit_list(&b->out, "notes", "notes:");
-	for (i = 0; i < b->nr_notes; i++)
-		emit_str(&b->out, NULL, b->notes[i]);
-	emit_end(&b->out);
-}
-
 /* ---- the plan ---- */
 
 static void check_ipis_seen(struct bench *b, const struct bench_row *r)
@@ -756,8 +453,6 @@ static int bench_run(struct bench *b)
 		return err;
 	emit_doc_begin(&b->out);
 	emit_header(b);
-	emit_table(&b->out, "rows", NULL, row_cols,
-		   sizeof(row_cols) / sizeof(row_cols[0]));
 	run_plan(b);
 	emit_end(&b->out);
 	emit_notes(b);
@@ -778,7 +473,7 @@ int bench_main(int argc, char **argv)
 		fprintf(stderr, "ipitrace bench: out of memory\n");
 		return 1;
 	}
-	err = parse_opts(argc, argv, &b->o);
+	err = bench_parse_opts(argc, argv, &b->o);
 	if (err) {
 		bench_free(b);
 		return err > 0 ? 0 : 2;
