@@ -18,7 +18,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define E2BIG			7
 
 const volatile __u32 filter_pid;	/* 0: every VM */
-const volatile __u64 rb_wakeup_bytes = 1 << 21;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -87,16 +86,13 @@ static __always_inline struct host_event *ev_new(int type)
 	return e;
 }
 
+/* Never a wake-up: it would be an irq_work self-IPI, the tracer making
+ * IPIs exactly when it is overloaded. The consumer drains on its timer; a
+ * full ring is a counted drop (HS_RB_DROP). */
 static __always_inline void ev_submit(struct host_event *e)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
-
 	stat_inc(HS_EVENTS);
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > rb_wakeup_bytes) {
-		flags = BPF_RB_FORCE_WAKEUP;
-		stat_inc(HS_RB_WAKEUP);
-	}
-	bpf_ringbuf_submit(e, flags);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 /*

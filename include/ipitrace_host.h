@@ -134,8 +134,6 @@ struct host_event {
  */
 #define HOST_COUNTERS(X)						\
 	X(HS_EVENTS, "events", KERNEL, "events the BPF programs recorded") \
-	X(HS_RB_WAKEUP, "consumer_wakeups", KERNEL,			\
-	  "consumer wake-ups forced from BPF")				\
 	X(ipis, "ipis", MODEL, "IPIs started (ICR writes, PV send-IPI)") \
 	X(results, "results", MODEL, "IPI-target pairs completed")	\
 	X(filtered, "filtered", MODEL, "results dropped by -p / --vcpu") \

@@ -200,7 +200,6 @@ static int open_object(struct host *h, const struct bpf_object_open_opts *oo)
 	h->skel = s;
 	h->run->obj = s->obj;
 	s->rodata->filter_pid = h->o->pid > 0 ? h->o->pid : 0;
-	s->rodata->rb_wakeup_bytes = bpf_map__max_entries(s->maps.events) / 2;
 	return 0;
 }
 

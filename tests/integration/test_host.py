@@ -348,7 +348,8 @@ def test_prometheus_scrapes_host_mode():
     the VM's run is the VM's own count, and histogram_quantile() of the
     ICR-to-last-stage latency lands in the bucket of ipitrace's own p50 /
     p99 for the same (whole) run."""
-    from test_monitoring import Prometheus, _bucket_index, _free_port, _need
+    from test_monitoring import Prometheus, _free_port, _need, \
+        check_same_bucket
     need_kvm()
     _need("prometheus")
     clean = NoLeftovers()
@@ -358,33 +359,18 @@ def test_prometheus_scrapes_host_mode():
     sel = "ipitrace_host_ipis_total"
     try:
         t.wait_attached()
-        n = max(len(v) for v in prom.wait_samples(sel, 2).values())
-        at0 = time.time()
-        prom.wait_samples(sel, n + 1)
-        vm = run_vm("--ipis", str(N_IPIS))
-        n = max(len(v) for v in prom.wait_samples(sel, 1).values())
-        prom.wait_samples(sel, n + 2)
-        at1 = time.time()
-        prom.wait_samples(sel, n + 3)
+        vms = []
+        win, t1, last_at = prom.around(
+            sel, lambda: None,
+            lambda: vms.append(run_vm("--ipis", str(N_IPIS))),
+            lambda: None)
+        vm = vms[0]
         rc, out, err = t.stop()
-        stamps = sorted({ts for v in prom.samples(sel).values()
-                         for ts, _ in v})
-        t0 = max(ts for ts in stamps if ts <= at0)
-        t1 = max(ts for ts in stamps if ts <= at1)
-        win = "%dms" % (int((t1 - t0) * 1000) + 1)
         inc = float(prom.query("sum(increase(%s[%s]))" % (sel, win),
                                t1)[0]["value"][1])
-        last = float(prom.query(sel, stamps[-1])[0]["value"][1])
-        q = {}
-        for p in (0.5, 0.99):
-            r = prom.query('histogram_quantile(%g, sum by (le) ('
-                           'ipitrace_host_ipi_latency_seconds_bucket'
-                           '{numa="same"}))' % p, stamps[-1])
-            q[p] = float(r[0]["value"][1])
-        bounds = sorted(float(le) for le in {
-            r["metric"]["le"] for r in prom.query(
-                'ipitrace_host_ipi_latency_seconds_bucket{numa="same"}')}
-            if le != "+Inf")
+        last = float(prom.query(sel, last_at)[0]["value"][1])
+        q, bounds = prom.quantiles(
+            'ipitrace_host_ipi_latency_seconds_bucket{numa="same"}', last_at)
     finally:
         prom.stop()
     assert rc == 0, err
@@ -400,10 +386,4 @@ def test_prometheus_scrapes_host_mode():
     assert vm["ipis_sent"] == vm["ipis_received"] == N_IPIS
     assert last == N_IPIS == doc["ipis"], (last, doc["ipis"])
     assert abs(inc - N_IPIS) <= 0.05 * N_IPIS, (inc, win)
-    for p, key in ((0.5, "total_p50_ns"), (0.99, "total_p99_ns")):
-        mine = own[key] / 1e9
-        i, j = _bucket_index(bounds, q[p]), _bucket_index(bounds, mine)
-        # ipitrace interpolates inside buckets 1/8 of these (within ~6%)
-        edge = bounds[min(i, j)] if abs(i - j) == 1 else None
-        assert i == j or (edge and abs(mine - edge) <= 0.06 * edge), (
-            "p%g: prometheus %.3g s, ipitrace %.3g s" % (p * 100, q[p], mine))
+    check_same_bucket(bounds, q, own["total_p50_ns"], own["total_p99_ns"])

@@ -104,6 +104,40 @@ class Prometheus:
         raise AssertionError("fewer than %d samples of %s: %s" % (
             n, selector, self.logtext()))
 
+    def around(self, sel, before, workload, after):
+        """Scrapes of @sel around @workload: before() and after() read an
+        independent count next to it. Returns (window, t1, last, wanted):
+        the increase() window between the last scrapes before each reading
+        (extrapolated only over one extra millisecond) ending at t1, and
+        the last scrape's time."""
+        n = max(len(v) for v in self.wait_samples(sel, 2).values())
+        at0 = time.time()
+        before()
+        self.wait_samples(sel, n + 1)
+        workload()
+        n = max(len(v) for v in self.wait_samples(sel, 1).values())
+        self.wait_samples(sel, n + 2)
+        at1 = time.time()
+        after()
+        self.wait_samples(sel, n + 3)
+        stamps = sorted({ts for v in self.samples(sel).values()
+                         for ts, _ in v})
+        t0 = max(ts for ts in stamps if ts <= at0)
+        t1 = max(ts for ts in stamps if ts <= at1)
+        return "%dms" % (int((t1 - t0) * 1000) + 1), t1, stamps[-1]
+
+    def quantiles(self, hist_selector, at):
+        """histogram_quantile p50/p99 of the cumulative buckets at @at, and
+        the buckets' bounds"""
+        q = {}
+        for p in (0.5, 0.99):
+            r = self.query('histogram_quantile(%g, sum by (le) (%s))' % (
+                p, hist_selector), at)
+            q[p] = float(r[0]["value"][1])
+        bounds = sorted(float(r["metric"]["le"]) for r in self.query(
+            hist_selector, at) if r["metric"]["le"] != "+Inf")
+        return q, sorted(set(bounds))
+
     def stop(self):
         self.proc.terminate()
         try:
@@ -122,6 +156,19 @@ def _bucket_index(bounds, v):
     return len(bounds)
 
 
+def check_same_bucket(bounds, q, p50_ns, p99_ns):
+    """each quantile in the bucket of ipitrace's own figure; ipitrace
+    interpolates inside buckets 1/8 of these (within ~6%), so next to a
+    shared edge its estimate may cross it"""
+    for p, mine_ns in ((0.5, p50_ns), (0.99, p99_ns)):
+        mine = mine_ns / 1e9
+        i, j = _bucket_index(bounds, q[p]), _bucket_index(bounds, mine)
+        edge = bounds[min(i, j)] if abs(i - j) == 1 else None
+        assert i == j or (edge and abs(mine - edge) <= 0.06 * edge), (
+            "p%g: prometheus %.3g s, ipitrace %.3g s, buckets %s" % (
+                p * 100, q[p], mine, bounds))
+
+
 def test_prometheus_scrapes_ipitrace():
     _need("prometheus")
     if len(interrupts()["CAL"]) < 2:
@@ -136,37 +183,21 @@ def test_prometheus_scrapes_ipitrace():
     try:
         t.wait_attached()
         sel = 'ipitrace_ipi_latency_seconds_count{kind="call_single"}'
-        n = max(len(v) for v in prom.wait_samples(sel, 2).values())
-        cal0, at0 = sum(interrupts()["CAL"]), time.time()
-        prom.wait_samples(sel, n + 1)
-        ipiload("--src", "0", "--dst", "1", "--count", str(N_IPIS))
-        n = max(len(v) for v in prom.wait_samples(sel, 1).values())
-        prom.wait_samples(sel, n + 2)
-        cal1, at1 = sum(interrupts()["CAL"]), time.time()
-        prom.wait_samples(sel, n + 3)
+        cal = []
+        win, t1, last = prom.around(
+            sel, lambda: cal.append(sum(interrupts()["CAL"])),
+            lambda: ipiload("--src", "0", "--dst", "1", "--count",
+                            str(N_IPIS)),
+            lambda: cal.append(sum(interrupts()["CAL"])))
         # the quantiles over the tracer's whole run, as its own final
         # report: the cumulative buckets of the last scrape, then stop
         rc, out, err = t.stop()
-        stamps = sorted({ts for v in prom.samples(sel).values()
-                         for ts, _ in v})
-        # the window between the last scrapes before each CAL reading;
-        # increase() extrapolates only over the extra millisecond
-        t0 = max(ts for ts in stamps if ts <= at0)
-        t1 = max(ts for ts in stamps if ts <= at1)
-        win = "%dms" % (int((t1 - t0) * 1000) + 1)
+        cal0, cal1 = cal
         inc = prom.query('sum(increase(ipitrace_ipi_latency_seconds_count'
                          '{kind=~"call_single|call_many"}[%s]))' % win, t1)
         inc_single = prom.query('sum(increase(%s[%s]))' % (sel, win), t1)
-        q = {}
-        for p in (0.5, 0.99):
-            r = prom.query('histogram_quantile(%g, sum by (le) ('
-                           'ipitrace_ipi_latency_seconds_bucket{kind='
-                           '"call_single",numa="same"}))' % p, stamps[-1])
-            q[p] = float(r[0]["value"][1])
-        bounds = sorted(float(le) for le in {
-            r["metric"]["le"] for r in prom.query(
-                'ipitrace_ipi_latency_seconds_bucket{kind="call_single"}')}
-            if le != "+Inf")
+        q, bounds = prom.quantiles('ipitrace_ipi_latency_seconds_bucket'
+                                   '{kind="call_single",numa="same"}', last)
     finally:
         prom.stop()
     assert rc == 0, err
@@ -186,15 +217,7 @@ def test_prometheus_scrapes_ipitrace():
     print("  ipitrace counters %s lost %s" % (doc["counters"], doc["lost"]))
     assert single >= 0.95 * N_IPIS, (single, N_IPIS)
     assert abs(got - (cal1 - cal0)) <= 0.05 * (cal1 - cal0), (got, cal1 - cal0)
-    for p, key in ((0.5, "p50_ns"), (0.99, "p99_ns")):
-        mine = own[key] / 1e9
-        i, j = _bucket_index(bounds, q[p]), _bucket_index(bounds, mine)
-        # ipitrace interpolates inside buckets 1/8 of these (within ~6%):
-        # next to a shared edge its estimate may cross it
-        edge = bounds[min(i, j)] if abs(i - j) == 1 else None
-        assert i == j or (edge and abs(mine - edge) <= 0.06 * edge), (
-            "p%g: prometheus %.3g s, ipitrace %.3g s, buckets %s" % (
-                p * 100, q[p], mine, bounds))
+    check_same_bucket(bounds, q, own["p50_ns"], own["p99_ns"])
 
 
 def test_rules_pass_promtool():
