@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "hist.h"
 
@@ -163,4 +165,24 @@ uint64_t hist_log2_lo(int i)
 uint64_t hist_log2_hi(int i)
 {
 	return i >= 63 ? ~0ULL : (2ULL << i) - 1;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double nearest_rank(double *v, size_t n, double q)
+{
+	size_t r;
+
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_dbl);
+	r = (size_t)ceil(q * n - 1e-9);
+	if (r < 1)
+		r = 1;
+	return v[(r > n ? n : r) - 1];
 }

@@ -12,6 +12,10 @@
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
+/* Exact nearest-rank percentile of @n values (sorted in place): the
+ * smallest value with at least a share @q of the values <= it; 0 if n = 0. */
+double nearest_rank(double *v, size_t n, double q);
+
 #endif
 #include "ipt_hist.h"
 
@@ -43,5 +47,9 @@ uint64_t hist_mean(const struct hist *h);
 int hist_log2(const struct hist *h, uint64_t out[HIST_LOG2]);
 uint64_t hist_log2_lo(int i);
 uint64_t hist_log2_hi(int i);
+
+/* Exact nearest-rank percentile of @n values (sorted in place): the
+ * smallest value with at least a share @q of the values <= it; 0 if n = 0. */
+double nearest_rank(double *v, size_t n, double q);
 
 #endif

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "advisor.h"
+#include "hist.h"
 
 void adv_input_init(struct adv_input *in)
 {
@@ -279,26 +280,6 @@ static void eval_cb(void *ctx, const struct adv_halt *h,
 	c->n++;
 }
 
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest rank: the smallest value with at least q of the values <= it. */
-static double percentile(double *v, size_t n, double q)
-{
-	size_t r;
-
-	if (!n)
-		return 0;
-	qsort(v, n, sizeof(*v), cmp_dbl);
-	r = (size_t)ceil(q * n - 1e-9);
-	if (r < 1)
-		r = 1;
-	return v[(r > n ? n : r) - 1];
-}
 
 int adv_eval(const struct adv_input *in, uint32_t vm,
 	     const struct adv_setting *s, struct adv_stats *st)
@@ -315,10 +296,10 @@ int adv_eval(const struct adv_input *in, uint32_t vm,
 		return -ENOMEM;
 	}
 	adv_replay(in, vm, s, eval_cb, &c);
-	st->saved_p50 = percentile(c.saved, c.n, 0.50);
-	st->saved_p99 = percentile(c.saved, c.n, 0.99);
-	st->lat_p50 = percentile(c.lat, c.n, 0.50);
-	st->lat_p99 = percentile(c.lat, c.n, 0.99);
+	st->saved_p50 = nearest_rank(c.saved, c.n, 0.50);
+	st->saved_p99 = nearest_rank(c.saved, c.n, 0.99);
+	st->lat_p50 = nearest_rank(c.lat, c.n, 0.50);
+	st->lat_p99 = nearest_rank(c.lat, c.n, 0.99);
 	st->cores = span ? (st->poll_ok_ns + st->poll_fail_ns) / span : 0;
 	free(c.saved);
 	free(c.lat);
@@ -368,7 +349,7 @@ double adv_success_percentile(const struct adv_input *in, uint32_t vm,
 		v[n++] = (double)h->dur_ns;
 	}
 	if (n)
-		r = percentile(v, n, q);
+		r = nearest_rank(v, n, q);
 	free(v);
 	return r;
 }

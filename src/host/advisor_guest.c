@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "advisor_guest.h"
+#include "hist.h"
 
 static void adjust_limit(struct gadv_cpu *c, uint32_t cap,
 			 const struct gadv_params *gp, double block_ns)
@@ -65,25 +66,6 @@ void gadv_step(struct gadv_cpu *c, const struct gadv_setting *s,
 	o->limit_after = c->limit;
 }
 
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double pctl(double *v, size_t n, double q)
-{
-	size_t r;
-
-	if (!n)
-		return 0;
-	qsort(v, n, sizeof(*v), cmp_dbl);
-	r = (size_t)ceil(q * n - 1e-9);
-	if (r < 1)
-		r = 1;
-	return v[(r > n ? n : r) - 1];
-}
 
 int gadv_eval(const struct gadv_idle *p, size_t n, uint64_t span_ns,
 	      const struct gadv_setting *s, const struct gadv_params *gp,
@@ -112,8 +94,8 @@ int gadv_eval(const struct gadv_idle *p, size_t n, uint64_t span_ns,
 		saved[k] = o.caught ? c->halted_ns - c->polling_ns : 0;
 		st->saved_ns += saved[k++];
 	}
-	st->saved_p50 = pctl(saved, k, 0.50);
-	st->saved_p99 = pctl(saved, k, 0.99);
+	st->saved_p50 = nearest_rank(saved, k, 0.50);
+	st->saved_p99 = nearest_rank(saved, k, 0.99);
 	st->cores = span_ns ? st->poll_ns / span_ns : 0;
 	free(saved);
 	return 0;
