@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Matching guest IPIs to host IPIs and cutting the joined path (join.h). */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include "join.h"
+
+/* how far a host ICR may come before the converted send: the clocks'
+ * uncertainty, at least this */
+#define JOIN_MIN_SLACK_NS	20000
+
+static const char *const point_names[JP_MAX] = {
+	"send", "exit", "icr_write", "accept", "kick", "wakeup", "on_cpu",
+	"halt_end", "vm_entry", "handler",
+};
+
+static const char *const unmatched_names[JU_MAX] = {
+	"outside_window", "no_icr_exit", "tracer",
+};
+
+const char *join_point_name(int p)
+{
+	return p >= 0 && p < JP_MAX ? point_names[p] : "?";
+}
+
+const char *join_unmatched_name(int u)
+{
+	return u >= 0 && u < JU_MAX ? unmatched_names[u] : "?";
+}
+
+static __u32 busiest_vm(const struct record *h)
+{
+	__u32 best = 0;
+	size_t i, j, n, most = 0;
+
+	for (i = 0; i < h->nr; i++) {
+		for (j = 0, n = 0; j < h->nr; j++)
+			n += h->h[j].vm_pid == h->h[i].vm_pid;
+		if (n > most) {
+			most = n;
+			best = h->h[i].vm_pid;
+		}
+		if (most > h->nr / 2)
+			break;
+	}
+	return best;
+}
+
+/* host = guest + offset via kvm-clock: guest mono - (mono - local) =
+ * local; + sched offset = kvmclock; - (kvmclock - host mono) = host mono */
+static void chain(struct join *j)
+{
+	const struct record *g = j->g, *h = j->h;
+	int i;
+
+	if (!g->have_local || !g->have_sched_offset ||
+	    strcmp(g->clocksource, "kvm-clock"))
+		return;
+	for (i = 0; i < h->nr_vms; i++) {
+		if (h->vms[i].pid != j->pid)
+			continue;
+		j->have_chain = true;
+		j->chain_offset = -g->mono_minus_local + (__s64)g->sched_offset -
+				  h->vms[i].kvmclock_minus_mono;
+		j->chain_err = g->local_err_ns + h->vms[i].err_ns;
+	}
+}
+
+/* host IPIs of the VM with an ICR write, by ICR time */
+struct hidx {
+	__u64 t;
+	size_t i;
+	bool used;
+};
+
+static int cmp_hidx(const void *a, const void *b)
+{
+	const struct hidx *x = a, *y = b;
+
+	return x->t < y->t ? -1 : x->t > y->t;
+}
+
+static struct hidx *host_index(struct join *j, size_t *n)
+{
+	struct hidx *x = calloc(j->h->nr + 1, sizeof(*x));
+	size_t i;
+
+	*n = 0;
+	if (!x)
+		return NULL;
+	for (i = 0; i < j->h->nr; i++) {
+		const struct rec_host_ipi *r = &j->h->h[i];
+
+		if (r->vm_pid != j->pid || !r->t[KS_ICR] || r->dst_vcpu < 0)
+			continue;
+		x[*n].t = r->t[KS_ICR];
+		x[*n].i = i;
+		(*n)++;
+	}
+	qsort(x, *n, sizeof(*x), cmp_hidx);
+	return x;
+}
+
+static bool same_ipi(const struct rec_guest_ipi *g, const struct rec_host_ipi *h)
+{
+	return h->dst_vcpu == (int)g->dst_cpu && h->vector == g->vector &&
+	       (h->src_vcpu < 0 || h->src_vcpu == (int)g->src_cpu);
+}
+
+/* first unused host IPI for @g at or after send + offset - slack and at
+ * most window after it; x is sorted by ICR time */
+static long find(struct join *j, struct hidx *x, size_t n, size_t *from,
+		 const struct rec_guest_ipi *g, __s64 off, __u64 slack,
+		 __u64 window)
+{
+	__s64 t = (__s64)g->send_ns + off;
+	size_t i;
+
+	while (*from < n && (__s64)x[*from].t < t - (__s64)slack)
+		(*from)++;
+	for (i = *from; i < n && (__s64)x[i].t <= t + (__s64)window; i++)
+		if (!x[i].used && same_ipi(g, &j->h->h[x[i].i]))
+			return i;
+	return -1;
+}
+
+/* matches of all guest IPIs at @off, taken in send order (@ord: the
+ * records come per CPU ring, not in order overall) */
+static size_t count_at(struct join *j, struct hidx *x, size_t n,
+		       const size_t *ord, __s64 off, __u64 slack, __u64 window,
+		       bool commit)
+{
+	size_t i, gi, hits = 0, from;
+	long k;
+
+	for (i = 0; i < n; i++)
+		x[i].used = false;
+	for (i = 0; i < j->g->nr; i++) {
+		const struct rec_guest_ipi *g = &j->g->g[gi = ord[i]];
+
+		if (g->flags & IPT_F_TRACER)
+			continue;
+		from = 0;
+		/* binary search for the first ICR >= send + off - slack */
+		{
+			size_t lo = 0, hi = n;
+			__s64 t = (__s64)g->send_ns + off - (__s64)slack;
+
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+
+				if ((__s64)x[mid].t < t)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			from = lo;
+		}
+		k = find(j, x, n, &from, g, off, slack, window);
+		if (k < 0)
+			continue;
+		x[k].used = true;
+		hits++;
+		if (commit)
+			j->m[j->nr++] = (struct join_match){ .g = gi, .h = x[k].i };
+	}
+	return hits;
+}
+
+static int cmp_send(const void *a, const void *b, void *ctx)
+{
+	const struct rec_guest_ipi *g = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return g[x].send_ns < g[y].send_ns ? -1 : g[x].send_ns > g[y].send_ns;
+}
+
+/* No kvm-clock chain: try, for the first guest IPIs, every host IPI to
+ * the same vCPU with the same vector as its partner, and keep the offset
+ * that matches the most guest IPIs (the earliest on a tie). */
+static __s64 align(struct join *j, struct hidx *x, size_t n, const size_t *ord,
+		   __u64 window)
+{
+	size_t a, b, hits, best = 0;
+	__s64 off, best_off = 0;
+
+	for (a = 0; a < j->g->nr && a < 8; a++) {
+		const struct rec_guest_ipi *g = &j->g->g[ord[a]];
+
+		for (b = 0; b < n && b < 4096; b++) {
+			if (!same_ipi(g, &j->h->h[x[b].i]))
+				continue;
+			off = (__s64)x[b].t - (__s64)g->send_ns;
+			hits = count_at(j, x, n, ord, off, 0, window, false);
+			if (hits > best || (hits == best && off < best_off)) {
+				best = hits;
+				best_off = off;
+			}
+		}
+	}
+	return best_off;
+}
+
+static void cut(struct join *j, struct join_match *m)
+{
+	const struct rec_guest_ipi *g = &j->g->g[m->g];
+	const struct rec_host_ipi *h = &j->h->h[m->h];
+	static const int stage_of[JP_MAX] = {
+		[JP_ICR] = KS_ICR, [JP_ACCEPT] = KS_ACCEPT, [JP_KICK] = KS_KICK,
+		[JP_WAKEUP] = KS_WAKEUP, [JP_ON_CPU] = KS_ON_CPU,
+		[JP_HALT_END] = KS_HALT_END, [JP_VM_ENTRY] = KS_VM_ENTRY,
+	};
+	__u64 prev;
+	int p;
+
+	m->pt[JP_SEND] = g->send_ns + j->offset;
+	m->pt[JP_EXIT] = h->exit_ts;
+	for (p = JP_ICR; p <= JP_VM_ENTRY; p++)
+		m->pt[p] = h->t[stage_of[p]];
+	m->pt[JP_HANDLER] = g->send_ns + g->lat_ns + j->offset;
+	prev = m->pt[JP_SEND];
+	for (p = JP_EXIT; p < JP_MAX; p++) {
+		if (!m->pt[p])
+			continue;
+		m->seg[p] = (__s64)(m->pt[p] - prev);
+		prev = m->pt[p];
+	}
+}
+
+static void group_add(struct join_group *grp, const struct join_match *m,
+		      __u64 lat)
+{
+	int p;
+
+	grp->count++;
+	grp->lat_sum += lat;
+	hist_add(&grp->lat, lat);
+	for (p = JP_EXIT; p < JP_MAX; p++) {
+		if (!m->pt[p])
+			continue;
+		grp->seen[p]++;
+		grp->seg_sum[p] += m->seg[p];
+		hist_add(&grp->seg[p], m->seg[p] > 0 ? m->seg[p] : 0);
+	}
+}
+
+static void account(struct join *j)
+{
+	size_t i;
+	int p, kind, st;
+
+	j->lo = INT64_MIN;
+	j->hi = INT64_MAX;
+	for (i = 0; i < j->nr; i++) {
+		struct join_match *m = &j->m[i];
+		const struct rec_guest_ipi *g = &j->g->g[m->g];
+		const struct rec_host_ipi *h = &j->h->h[m->h];
+		__u64 first = h->exit_ts ? h->exit_ts : h->t[KS_ICR];
+		__u64 last = h->t[KS_VM_ENTRY];
+		bool neg = false;
+
+		cut(j, m);
+		for (p = JP_EXIT; p < JP_MAX; p++)
+			neg |= m->pt[p] && m->seg[p] < 0;
+		j->negative += neg;
+		/* send + off <= first, last <= send + lat + off */
+		if ((__s64)(first - g->send_ns) < j->hi)
+			j->hi = (__s64)(first - g->send_ns);
+		if (last && (__s64)(last - g->send_ns - g->lat_ns) > j->lo)
+			j->lo = (__s64)(last - g->send_ns - g->lat_ns);
+		m->numa = j->g->node[g->src_cpu] < 0 || j->g->node[g->dst_cpu] < 0 ?
+			  IPT_NUMA_UNKNOWN : j->g->node[g->src_cpu] ==
+			  j->g->node[g->dst_cpu] ? IPT_NUMA_SAME : IPT_NUMA_CROSS;
+		st = h->state < TS_MAX ? h->state : TS_RUNNING;
+		for (kind = g->kind; ; kind = JOIN_GROUP_ALL) {
+			group_add(&j->grp[kind][m->numa][st], m, g->lat_ns);
+			group_add(&j->grp[kind][m->numa][TS_MAX], m, g->lat_ns);
+			if (kind == JOIN_GROUP_ALL)
+				break;
+		}
+	}
+}
+
+static void count_unmatched(struct join *j, const bool *matched)
+{
+	size_t gi;
+	__s64 t0 = (__s64)j->h->start_ns, t1 = (__s64)j->h->end_ns;
+
+	for (gi = 0; gi < j->g->nr; gi++) {
+		const struct rec_guest_ipi *g = &j->g->g[gi];
+		__s64 t = (__s64)g->send_ns + j->offset;
+
+		if (g->flags & IPT_F_TRACER) {
+			j->unmatched[JU_TRACER]++;
+			continue;
+		}
+		if (t < t0 || t > t1) {
+			if (!matched[gi])
+				j->unmatched[JU_OUTSIDE]++;
+			continue;
+		}
+		j->guest_ipis++;
+		if (!matched[gi])
+			j->unmatched[JU_NO_ICR]++;
+	}
+}
+
+int join_run(struct join *j, const struct record *g, const struct record *h,
+	     const struct join_opts *o, char *err, size_t len)
+{
+	size_t n, i, *ord = NULL;
+	struct hidx *x = NULL;
+	bool *matched = NULL;
+	__u64 slack;
+	int ret = -1;
+
+	memset(j, 0, sizeof(*j));
+	if (g->side != REC_GUEST || h->side != REC_HOST) {
+		snprintf(err, len, "join takes a guest record, then a host record");
+		return -1;
+	}
+	j->g = g;
+	j->h = h;
+	j->pid = o->pid ? o->pid : busiest_vm(h);
+	chain(j);
+	x = host_index(j, &n);
+	ord = malloc((g->nr + 1) * sizeof(*ord));
+	j->m = calloc(g->nr + 1, sizeof(*j->m));
+	matched = calloc(g->nr + 1, sizeof(*matched));
+	if (!x || !ord || !j->m || !matched) {
+		snprintf(err, len, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < g->nr; i++)
+		ord[i] = i;
+	qsort_r(ord, g->nr, sizeof(*ord), cmp_send, g->g);
+	for (i = 0; i < n; i++)
+		j->host_ipis++;
+	if (j->have_chain && !o->align) {
+		j->clock = JC_KVMCLOCK;
+		j->offset = j->chain_offset;
+		slack = 2 * j->chain_err;
+	} else {
+		j->clock = JC_ALIGNED;
+		j->offset = align(j, x, n, ord, o->window_ns);
+		slack = 0;
+	}
+	if (slack < JOIN_MIN_SLACK_NS)
+		slack = JOIN_MIN_SLACK_NS;
+	count_at(j, x, n, ord, j->offset, slack, o->window_ns, true);
+	for (i = 0; i < j->nr; i++)
+		matched[j->m[i].g] = true;
+	account(j);
+	if (j->clock == JC_ALIGNED && j->lo <= j->hi && j->nr) {
+		/* the middle of what every match allows, and cut again */
+		j->offset = j->lo + (j->hi - j->lo) / 2;
+		memset(j->grp, 0, sizeof(j->grp));
+		j->negative = 0;
+		account(j);
+	}
+	count_unmatched(j, matched);
+	ret = 0;
+out:
+	free(x);
+	free(ord);
+	free(matched);
+	return ret;
+}
+
+void join_free(struct join *j)
+{
+	free(j->m);
+	j->m = NULL;
+	j->nr = 0;
+}
