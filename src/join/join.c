@@ -294,9 +294,8 @@ static void count_unmatched(struct join *j, const bool *matched)
 			j->unmatched[JU_TRACER]++;
 			continue;
 		}
-		if (t < t0 || t > t1) {
-			if (!matched[gi])
-				j->unmatched[JU_OUTSIDE]++;
+		if (!matched[gi] && (t < t0 || t > t1)) {
+			j->unmatched[JU_OUTSIDE]++;
 			continue;
 		}
 		j->guest_ipis++;

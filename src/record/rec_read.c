@@ -47,9 +47,12 @@ static int num_u(const char *s, __u64 max, __u64 *out)
 	if (!*s || (s[0] == '0' && s[1]))
 		return -1;
 	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (~0ULL - 9) / 10)
+		unsigned d = *s - '0';
+
+		if (*s < '0' || *s > '9' || v > ~0ULL / 10 ||
+		    (v == ~0ULL / 10 && d > ~0ULL % 10))
 			return -1;
-		v = v * 10 + (*s - '0');
+		v = v * 10 + d;
 	}
 	if (v > max)
 		return -1;

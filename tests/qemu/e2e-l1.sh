@@ -12,8 +12,8 @@ echo "== uname"; uname -r
 svm_kvm_info || { echo "== end"; echo "no /dev/kvm"; exit 1; }
 echo "== held"
 svm_hold_text
-step "ipitrace --host --record"
-if tracer_start /tmp/h.out /tmp/h.err timeout -s INT 900 ipitrace --host --record /tmp/h.rec; then
+step "ipitrace --host -j --record"
+if tracer_start /tmp/h.out /tmp/h.err timeout -s INT 900 ipitrace --host -j --record /tmp/h.rec; then
 	echo "== host attach"; echo "attach_s=$TRACER_WAIT_S"
 else
 	echo "== host attach"; echo "failed"; cat /tmp/h.err; echo "== end"; exit 1

@@ -14,7 +14,7 @@ echo "clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clo
 for n in /sys/devices/system/node/node[0-9]*; do
 	[ -e "$n/cpulist" ] && echo "${n##*/}=$(cat "$n/cpulist")"
 done
-ipitrace --guest --record /tmp/g.rec > /tmp/t.out 2> /tmp/t.err &
+ipitrace --guest -j --record /tmp/g.rec > /tmp/t.out 2> /tmp/t.err &
 TP=$!
 t=0
 while ! grep -q Tracing /tmp/t.err 2>/dev/null && [ $t -lt 1200 ]; do
