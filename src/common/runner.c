@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
 #include "privs.h"
 #include "runner.h"
 
@@ -123,7 +124,8 @@ static int setup(const struct mode *m, struct run *r, void *ctx)
 		return 0;
 	if (load(m, r, ctx) ||
 	    attach_roles(r->obj, r->roles, r->nr_roles, &r->links) ||
-	    drop_privileges(stderr))
+	    drop_privileges_keep(stderr, o->record && o->mode == MODE_HOST ?
+				 CAP_SYS_PTRACE : -1))
 		return -1;
 	return m->start ? m->start(r, ctx) : 0;
 }

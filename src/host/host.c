@@ -319,6 +319,8 @@ static void host_finish(void *ctx)
 
 	ring_buffer__consume(h->rb);
 	kick_flush_all(h->kick);
+	if (h->rec && !h->nr_scanned)
+		fprintf(stderr, "ipitrace: --record: no VM seen, no kvmclock sampled\n");
 	for (i = 0; h->rec && i < h->nr_scanned; i++)
 		rec_host_vm_clock(h->rec, h->scanned[i]);
 	if (h->adv)

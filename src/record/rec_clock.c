@@ -190,11 +190,19 @@ void rec_host_vm_clock(struct rec_writer *w, __u32 pid)
 	__s64 off = 0;
 	int pfd, vfd, rfd, i;
 
-	if (!w || (rfd = find_vm_fd(pid)) < 0)
+	if (!w)
 		return;
+	if ((rfd = find_vm_fd(pid)) < 0) {
+		rec_line(w, "note vm %u: no KVM_GET_CLOCK: no kvm-vm fd in /proc/%u/fd",
+			 pid, pid);
+		return;
+	}
 	pfd = syscall(SYS_pidfd_open, pid, 0);
-	if (pfd < 0)
+	if (pfd < 0) {
+		rec_line(w, "note vm %u: no KVM_GET_CLOCK: pidfd_open: %s", pid,
+			 strerror(errno));
 		return;
+	}
 	vfd = syscall(SYS_pidfd_getfd, pfd, rfd, 0);
 	close(pfd);
 	if (vfd < 0) {
@@ -206,8 +214,11 @@ void rec_host_vm_clock(struct rec_writer *w, __u32 pid)
 		struct kvm_clock_data c = { 0 };
 
 		t0 = rec_mono_ns();
-		if (ioctl(vfd, KVM_GET_CLOCK, &c))
+		if (ioctl(vfd, KVM_GET_CLOCK, &c)) {
+			rec_line(w, "note vm %u: KVM_GET_CLOCK: %s", pid,
+				 strerror(errno));
 			break;
+		}
 		t1 = rec_mono_ns();
 		if (t1 - t0 < best) {
 			best = t1 - t0;
