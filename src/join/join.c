@@ -107,30 +107,72 @@ static bool same_ipi(const struct rec_guest_ipi *g, const struct rec_host_ipi *h
 	       (h->src_vcpu < 0 || h->src_vcpu == (int)g->src_cpu);
 }
 
-/* first unused host IPI for @g at or after send + offset - slack and at
- * most window after it; x is sorted by ICR time */
-static long find(struct join *j, struct hidx *x, size_t n, size_t *from,
-		 const struct rec_guest_ipi *g, __s64 off, __u64 slack,
-		 __u64 window)
-{
-	__s64 t = (__s64)g->send_ns + off;
-	size_t i;
+/* How a guest IPI finds its host IPI: the ICR write at most @window after
+ * the send converted with @off, not more than @slack before it; with
+ * @tol >= 0 also consistent with the guest's times within @tol: the
+ * sender's exit after the send, the target's entry before the handler. */
+struct mparams {
+	__s64 off;
+	__u64 slack, window;
+	__s64 tol;
+};
 
-	while (*from < n && (__s64)x[*from].t < t - (__s64)slack)
-		(*from)++;
-	for (i = *from; i < n && (__s64)x[i].t <= t + (__s64)window; i++)
-		if (!x[i].used && same_ipi(g, &j->h->h[x[i].i]))
+static __u64 first_pt(const struct rec_host_ipi *h)
+{
+	return h->exit_ts ? h->exit_ts : h->t[KS_ICR];
+}
+
+static __u64 last_pt(const struct rec_host_ipi *h)
+{
+	int i, s;
+	__u64 last = 0;
+
+	for (i = 0; (s = kick_stage_at(i)) >= 0; i++)
+		if (h->t[s])
+			last = h->t[s];
+	return last;
+}
+
+static bool fits(const struct rec_guest_ipi *g, const struct rec_host_ipi *h,
+		 const struct mparams *mp)
+{
+	__s64 send = (__s64)g->send_ns + mp->off;
+
+	return mp->tol < 0 ||
+	       ((__s64)first_pt(h) >= send - mp->tol &&
+		(__s64)last_pt(h) <= send + (__s64)g->lat_ns + mp->tol);
+}
+
+/* first unused fitting host IPI for @g; x is sorted by ICR time */
+static long find(struct join *j, struct hidx *x, size_t n,
+		 const struct rec_guest_ipi *g, const struct mparams *mp)
+{
+	__s64 t = (__s64)g->send_ns + mp->off, lim = t - (__s64)mp->slack;
+	size_t lo = 0, hi = n, i;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if ((__s64)x[mid].t < lim)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < n && (__s64)x[i].t <= t + (__s64)mp->window; i++) {
+		const struct rec_host_ipi *h = &j->h->h[x[i].i];
+
+		if (!x[i].used && same_ipi(g, h) && fits(g, h, mp))
 			return i;
+	}
 	return -1;
 }
 
-/* matches of all guest IPIs at @off, taken in send order (@ord: the
- * records come per CPU ring, not in order overall) */
+/* matches of all guest IPIs, taken in send order (@ord: the records come
+ * per CPU ring, not in order overall); @commit: into j->m */
 static size_t count_at(struct join *j, struct hidx *x, size_t n,
-		       const size_t *ord, __s64 off, __u64 slack, __u64 window,
-		       bool commit)
+		       const size_t *ord, const struct mparams *mp, bool commit)
 {
-	size_t i, gi, hits = 0, from;
+	size_t i, gi, hits = 0;
 	long k;
 
 	for (i = 0; i < n; i++)
@@ -140,23 +182,7 @@ static size_t count_at(struct join *j, struct hidx *x, size_t n,
 
 		if (g->flags & IPT_F_TRACER)
 			continue;
-		from = 0;
-		/* binary search for the first ICR >= send + off - slack */
-		{
-			size_t lo = 0, hi = n;
-			__s64 t = (__s64)g->send_ns + off - (__s64)slack;
-
-			while (lo < hi) {
-				size_t mid = (lo + hi) / 2;
-
-				if ((__s64)x[mid].t < t)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			from = lo;
-		}
-		k = find(j, x, n, &from, g, off, slack, window);
+		k = find(j, x, n, g, mp);
 		if (k < 0)
 			continue;
 		x[k].used = true;
@@ -175,30 +201,109 @@ static int cmp_send(const void *a, const void *b, void *ctx)
 	return g[x].send_ns < g[y].send_ns ? -1 : g[x].send_ns > g[y].send_ns;
 }
 
-/* No kvm-clock chain: try, for the first guest IPIs, every host IPI to
- * the same vCPU with the same vector as its partner, and keep the offset
- * that matches the most guest IPIs (the earliest on a tie). */
+static int cmp_s64(const void *a, const void *b)
+{
+	__s64 x = *(const __s64 *)a, y = *(const __s64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The offset inside the most intervals [lo_i, hi_i] of the matches in
+ * j->m (the middle of the deepest overlap): every match fits there when
+ * their intervals meet. */
+static __s64 deepest(struct join *j)
+{
+	__s64 *ev = malloc(2 * (j->nr + 1) * sizeof(*ev)), best = 0;
+	size_t i, k = 0;
+	int depth = 0, most = -1;
+
+	if (!ev)
+		return 0;
+	for (i = 0; i < j->nr; i++) {
+		const struct rec_guest_ipi *g = &j->g->g[j->m[i].g];
+		const struct rec_host_ipi *h = &j->h->h[j->m[i].h];
+		__s64 lo = (__s64)(last_pt(h) - g->send_ns - g->lat_ns);
+		__s64 hi = (__s64)(first_pt(h) - g->send_ns);
+
+		if (lo > hi)
+			continue;
+		/* ends sort after starts at the same value: *2, +1 */
+		ev[k++] = lo * 2;
+		ev[k++] = hi * 2 + 1;
+	}
+	qsort(ev, k, sizeof(*ev), cmp_s64);
+	for (i = 0; i < k; i++) {
+		if (ev[i] & 1) {
+			depth--;
+			continue;
+		}
+		if (++depth > most) {
+			most = depth;
+			/* the overlap runs to the next end */
+			best = ev[i] / 2 + ((i + 1 < k ? ev[i + 1] >> 1 : ev[i] / 2) -
+					    ev[i] / 2) / 2;
+		}
+	}
+	free(ev);
+	return best;
+}
+
+static __u64 median_lat(const struct record *g)
+{
+	__u64 *v = malloc((g->nr + 1) * sizeof(*v)), m;
+	size_t i, n = 0;
+
+	if (!v)
+		return 0;
+	for (i = 0; i < g->nr; i++)
+		if (!(g->g[i].flags & IPT_F_TRACER))
+			v[n++] = g->g[i].lat_ns;
+	qsort(v, n, sizeof(*v), cmp_s64);
+	m = n ? v[n / 2] : 0;
+	free(v);
+	return m;
+}
+
+/*
+ * No kvm-clock chain: for each of the first guest IPIs and each host IPI
+ * to the same vCPU with the same vector, the offset that puts the guest's
+ * send and handler around the host's path; keep the one under which the
+ * most guest IPIs find a fitting host IPI (within half the median guest
+ * latency), then move to the deepest overlap of the matches' intervals.
+ */
 static __s64 align(struct join *j, struct hidx *x, size_t n, const size_t *ord,
-		   __u64 window)
+		   struct mparams *mp)
 {
 	size_t a, b, hits, best = 0;
-	__s64 off, best_off = 0;
+	__s64 tol = median_lat(j->g) / 2;
 
+	mp->tol = tol > 1000 ? tol : 1000;
+	mp->slack = ~0ULL >> 2;
 	for (a = 0; a < j->g->nr && a < 8; a++) {
 		const struct rec_guest_ipi *g = &j->g->g[ord[a]];
 
-		for (b = 0; b < n && b < 4096; b++) {
-			if (!same_ipi(g, &j->h->h[x[b].i]))
+		for (b = 0; b < n; b++) {
+			const struct rec_host_ipi *h = &j->h->h[x[b].i];
+			struct mparams c = *mp;
+
+			if (!same_ipi(g, h))
 				continue;
-			off = (__s64)x[b].t - (__s64)g->send_ns;
-			hits = count_at(j, x, n, ord, off, 0, window, false);
-			if (hits > best || (hits == best && off < best_off)) {
+			c.off = ((__s64)(first_pt(h) - g->send_ns) +
+				 (__s64)(last_pt(h) - g->send_ns - g->lat_ns)) / 2;
+			c.slack = mp->window;
+			hits = count_at(j, x, n, ord, &c, false);
+			if (hits > best) {
 				best = hits;
-				best_off = off;
+				mp->off = c.off;
 			}
 		}
 	}
-	return best_off;
+	mp->slack = mp->window;
+	j->nr = 0;
+	count_at(j, x, n, ord, mp, true);
+	mp->off = deepest(j);
+	j->nr = 0;
+	return mp->off;
 }
 
 static void cut(struct join *j, struct join_match *m)
@@ -310,7 +415,7 @@ int join_run(struct join *j, const struct record *g, const struct record *h,
 	size_t n, i, *ord = NULL;
 	struct hidx *x = NULL;
 	bool *matched = NULL;
-	__u64 slack;
+	struct mparams mp = { 0 };
 	int ret = -1;
 
 	memset(j, 0, sizeof(*j));
@@ -335,28 +440,23 @@ int join_run(struct join *j, const struct record *g, const struct record *h,
 	qsort_r(ord, g->nr, sizeof(*ord), cmp_send, g->g);
 	for (i = 0; i < n; i++)
 		j->host_ipis++;
+	mp.window = o->window_ns;
 	if (j->have_chain && !o->align) {
 		j->clock = JC_KVMCLOCK;
-		j->offset = j->chain_offset;
-		slack = 2 * j->chain_err;
+		mp.off = j->chain_offset;
+		mp.slack = 2 * j->chain_err;
+		if (mp.slack < JOIN_MIN_SLACK_NS)
+			mp.slack = JOIN_MIN_SLACK_NS;
+		mp.tol = -1;
 	} else {
 		j->clock = JC_ALIGNED;
-		j->offset = align(j, x, n, ord, o->window_ns);
-		slack = 0;
+		align(j, x, n, ord, &mp);
 	}
-	if (slack < JOIN_MIN_SLACK_NS)
-		slack = JOIN_MIN_SLACK_NS;
-	count_at(j, x, n, ord, j->offset, slack, o->window_ns, true);
+	j->offset = mp.off;
+	count_at(j, x, n, ord, &mp, true);
 	for (i = 0; i < j->nr; i++)
 		matched[j->m[i].g] = true;
 	account(j);
-	if (j->clock == JC_ALIGNED && j->lo <= j->hi && j->nr) {
-		/* the middle of what every match allows, and cut again */
-		j->offset = j->lo + (j->hi - j->lo) / 2;
-		memset(j->grp, 0, sizeof(j->grp));
-		j->negative = 0;
-		account(j);
-	}
 	count_unmatched(j, matched);
 	ret = 0;
 out:
