@@ -88,11 +88,6 @@ static const int kept_caps[] = { CAP_BPF };
 
 int drop_privileges(FILE *err)
 {
-	return drop_privileges_keep(err, -1);
-}
-
-int drop_privileges_keep(FILE *err, int extra_cap)
-{
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
 	};
@@ -108,8 +103,6 @@ int drop_privileges_keep(FILE *err, int extra_cap)
 		for (k = 0; k < sizeof(kept_caps) / sizeof(kept_caps[0]); k++)
 			if (kept_caps[k] / 32 == (int)i)
 				keep |= 1U << (kept_caps[k] % 32);
-		if (extra_cap >= 0 && extra_cap / 32 == (int)i)
-			keep |= 1U << (extra_cap % 32);
 		d[i].effective &= keep;
 		d[i].permitted &= keep;
 		d[i].inheritable = 0;

@@ -14,9 +14,6 @@ void kallsyms_hidden_reason(char *buf, size_t len);
 /* Once attached: keep only CAP_BPF (map reads), forbid regaining any
  * (no_new_privs). Returns 0 or -1 with a message. */
 int drop_privileges(FILE *err);
-/* The same, keeping @extra_cap too (-1: none): host --record keeps
- * CAP_SYS_PTRACE to reach a VMM's VM fd (pidfd_getfd, KVM_GET_CLOCK). */
-int drop_privileges_keep(FILE *err, int extra_cap);
 /* 0 when CO-RE has BTF: @btf_path if given, else the kernel's own. */
 int check_btf(const char *btf_path, FILE *err);
 /* libbpf messages only with -v */

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
-#include <linux/capability.h>
 #include "privs.h"
 #include "runner.h"
 
@@ -124,8 +123,7 @@ static int setup(const struct mode *m, struct run *r, void *ctx)
 		return 0;
 	if (load(m, r, ctx) ||
 	    attach_roles(r->obj, r->roles, r->nr_roles, &r->links) ||
-	    drop_privileges_keep(stderr, o->record && o->mode == MODE_HOST ?
-				 CAP_SYS_PTRACE : -1))
+	    drop_privileges(stderr))
 		return -1;
 	return m->start ? m->start(r, ctx) : 0;
 }

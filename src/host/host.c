@@ -320,9 +320,9 @@ static void host_finish(void *ctx)
 	ring_buffer__consume(h->rb);
 	kick_flush_all(h->kick);
 	if (h->rec && !h->nr_scanned)
-		fprintf(stderr, "ipitrace: --record: no VM seen, no kvmclock sampled\n");
+		fprintf(stderr, "ipitrace: --record: no VM seen, no TSC offset read\n");
 	for (i = 0; h->rec && i < h->nr_scanned; i++)
-		rec_host_vm_clock(h->rec, h->scanned[i]);
+		rec_host_vm_tsc(h->rec, h->scanned[i]);
 	if (h->adv)
 		finish_advice(h);
 }

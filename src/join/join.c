@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Matching guest IPIs to host IPIs and cutting the joined path (join.h). */
 #define _GNU_SOURCE
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "join.h"
@@ -46,23 +47,45 @@ static __u32 busiest_vm(const struct record *h)
 	return best;
 }
 
-/* host = guest + offset via kvm-clock: guest mono - (mono - local) =
- * local; + sched offset = kvmclock; - (kvmclock - host mono) = host mono */
+/* KVM's default TSC scaling ratios: 1.0 in SVM's 8.32 and VMX's 16.48 */
+static bool unscaled(__u64 ratio)
+{
+	return !ratio || ratio == 1ULL << 32 || ratio == 1ULL << 48;
+}
+
+/*
+ * host = guest + offset via the TSC, at the middle of the guest's
+ * recording: guest CLOCK_MONOTONIC -> guest TSC (the guest's two pairs)
+ * -> host TSC (- the VM's TSC offset) -> host CLOCK_MONOTONIC (the host's
+ * two pairs). The error: both brackets, and what a rate mismatch of the
+ * two lines makes of half the recording.
+ */
 static void chain(struct join *j)
 {
 	const struct record *g = j->g, *h = j->h;
+	const struct rec_tsc *g0 = &g->tsc[0], *g1 = &g->tsc[1];
+	const struct rec_tsc *h0 = &h->tsc[0], *h1 = &h->tsc[1];
+	long double rg, rh, gm, gt, ht, hm;
 	int i;
 
-	if (!g->have_local || !g->have_sched_offset ||
-	    strcmp(g->clocksource, "kvm-clock"))
+	if (g->nr_tsc < 2 || h->nr_tsc < 2 || g1->mono <= g0->mono ||
+	    h1->mono <= h0->mono || g1->tsc <= g0->tsc || h1->tsc <= h0->tsc)
 		return;
 	for (i = 0; i < h->nr_vms; i++) {
-		if (h->vms[i].pid != j->pid)
+		const struct rec_vm_tsc *v = &h->vms[i];
+
+		if (v->pid != j->pid || v->mixed || !unscaled(v->ratio))
 			continue;
+		rg = (long double)(g1->tsc - g0->tsc) / (g1->mono - g0->mono);
+		rh = (long double)(h1->tsc - h0->tsc) / (h1->mono - h0->mono);
+		gm = g0->mono + (g1->mono - g0->mono) / 2.0L;
+		gt = g0->tsc + (gm - g0->mono) * rg;
+		ht = gt - v->offset;
+		hm = h0->mono + (ht - (long double)h0->tsc) / rh;
 		j->have_chain = true;
-		j->chain_offset = -g->mono_minus_local + (__s64)g->sched_offset -
-				  h->vms[i].kvmclock_minus_mono;
-		j->chain_err = g->local_err_ns + h->vms[i].err_ns;
+		j->chain_offset = (__s64)(hm - gm);
+		j->chain_err = g0->err + g1->err + h0->err + h1->err +
+			       (__u64)(fabsl(rg / rh - 1) * (g1->mono - g0->mono) / 2);
 	}
 }
 
@@ -265,7 +288,7 @@ static __u64 median_lat(const struct record *g)
 }
 
 /*
- * No kvm-clock chain: for each of the first guest IPIs and each host IPI
+ * No TSC chain: for each of the first guest IPIs and each host IPI
  * to the same vCPU with the same vector, the offset that puts the guest's
  * send and handler around the host's path; keep the one under which the
  * most guest IPIs find a fitting host IPI (within half the median guest
@@ -442,7 +465,7 @@ int join_run(struct join *j, const struct record *g, const struct record *h,
 		j->host_ipis++;
 	mp.window = o->window_ns;
 	if (j->have_chain && !o->align) {
-		j->clock = JC_KVMCLOCK;
+		j->clock = JC_TSC;
 		mp.off = j->chain_offset;
 		mp.slack = 2 * j->chain_err;
 		if (mp.slack < JOIN_MIN_SLACK_NS)

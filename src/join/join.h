@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Joining a guest record and a host record of the same IPIs: guest times
- * onto the host clock (the kvm-clock chain when both files carry it, else
+ * onto the host clock (the TSC chain when both files carry it, else
  * an offset aligned on matched send/ICR pairs), each guest IPI matched to
  * the host's IPI to the same vCPU with the same vector, in order, within a
  * time window, and the path cut into segments that add up to the latency
@@ -37,7 +37,7 @@ enum join_unmatched {
 	JU_MAX,
 };
 
-enum join_clock { JC_KVMCLOCK, JC_ALIGNED };
+enum join_clock { JC_TSC, JC_ALIGNED };
 
 struct join_match {
 	size_t g, h;		/* indexes into the records */
@@ -60,7 +60,7 @@ struct join_group {
 struct join_opts {
 	__u32 pid;		/* VM; 0: the one with the most IPIs */
 	__u64 window_ns;	/* ICR at most this long after the send */
-	bool align;		/* align on pairs even when kvmclock is there */
+	bool align;		/* align on pairs even when the TSC chain is there */
 };
 
 struct join {
@@ -69,7 +69,7 @@ struct join {
 	int clock;		/* enum join_clock used */
 	__s64 offset;		/* host = guest + offset */
 	bool have_chain;
-	__s64 chain_offset;	/* the kvm-clock chain's, when have_chain */
+	__s64 chain_offset;	/* the TSC chain's, when have_chain */
 	__u64 chain_err;	/* its uncertainty (sum of the two brackets) */
 	/* the offsets every matched IPI allows (send -> exit >= 0,
 	 * VM entry -> handler >= 0): [lo, hi]; lo > hi: none fits all */

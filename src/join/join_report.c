@@ -65,12 +65,12 @@ static void emit_clock(struct emitter *e, const struct join *j)
 		    j->offset > j->hi ? j->offset - j->hi : 0;
 
 	emit_obj_titled(e, "clock", "Clock: %s",
-			j->clock == JC_KVMCLOCK ? "kvm-clock chain (sched offset, "
-			"trace_clock local, KVM_GET_CLOCK)" :
+			j->clock == JC_TSC ? "TSC chain (guest and host "
+			"CLOCK_MONOTONIC/TSC pairs, the VM's TSC offset)" :
 			"aligned on matched send/ICR pairs");
-	emit_str(e, "method", j->clock == JC_KVMCLOCK ? "kvmclock" : "aligned");
+	emit_str(e, "method", j->clock == JC_TSC ? "tsc" : "aligned");
 	emit_i64(e, "offset_ns", j->offset);
-	emit_bool(e, "kvmclock_chain", j->have_chain);
+	emit_bool(e, "tsc_chain", j->have_chain);
 	if (j->have_chain) {
 		emit_i64(e, "chain_offset_ns", j->chain_offset);
 		emit_u64(e, "chain_uncertainty_ns", j->chain_err);
@@ -195,7 +195,7 @@ static const struct opt_spec join_specs[] = {
 	  .max = 10000000, .help = "an ICR write at most US after the send (20000)" },
 	{ "align", 0, OPT_FLAG, .off = F(align),
 	  .help = "align the clocks on matched pairs even where the\n"
-		  "kvm-clock relations are recorded" },
+		  "TSC relations are recorded" },
 };
 
 static const struct opt_table join_table = {

@@ -196,6 +196,26 @@ static int host_line(struct parser *p, char **f, int n)
 	return 0;
 }
 
+/* keep the earliest and the latest */
+static void add_tsc(struct record *r, const struct rec_tsc *t)
+{
+	if (r->nr_tsc == 0) {
+		r->tsc[0] = *t;
+		r->nr_tsc = 1;
+	} else if (r->nr_tsc == 1) {
+		r->tsc[1] = *t;
+		if (t->mono < r->tsc[0].mono) {
+			r->tsc[1] = r->tsc[0];
+			r->tsc[0] = *t;
+		}
+		r->nr_tsc = 2;
+	} else if (t->mono < r->tsc[0].mono) {
+		r->tsc[0] = *t;
+	} else if (t->mono > r->tsc[1].mono) {
+		r->tsc[1] = *t;
+	}
+}
+
 static int sync_line(struct parser *p, char **f, int n)
 {
 	struct record *r = p->r;
@@ -222,30 +242,48 @@ static int sync_line(struct parser *p, char **f, int n)
 		}
 		return 0;
 	}
+	if (n >= 2 && !strcmp(f[1], "tsc")) {
+		struct rec_tsc t;
+
+		if (want(p, f, n, 5))
+			return -1;
+		U(2, INT64_MAX, t.mono);
+		U(3, INT64_MAX, t.tsc);
+		U(4, 1000000000, t.err);
+		add_tsc(r, &t);
+		return 0;
+	}
 	return fail(p, "unknown sync '%.24s'", n >= 2 ? f[1] : "");
 }
 
 static int vm_line(struct parser *p, char **f, int n)
 {
 	struct record *r = p->r;
-	struct rec_vm_clock c;
+	struct rec_vm_tsc *v = NULL;
+	__u32 pid;
+	__s64 off;
+	__u64 ratio, vcpu;
 	int i;
 
 	if (want(p, f, n, 5))
 		return -1;
-	U(1, 0x7fffffff, c.pid);
-	S(2, INT64_MIN / 2, INT64_MAX / 2, c.kvmclock_minus_mono);
-	U(3, 1000000000, c.err_ns);
-	U(4, ~0ULL, c.at_ns);
-	for (i = 0; i < r->nr_vms; i++)
-		if (r->vms[i].pid == c.pid) {
-			if (c.err_ns < r->vms[i].err_ns)
-				r->vms[i] = c;
-			return 0;
-		}
-	if (r->nr_vms == REC_MAX_VMS)
-		return fail(p, "more than %d VMs", REC_MAX_VMS);
-	r->vms[r->nr_vms++] = c;
+	U(1, 0x7fffffff, pid);
+	U(2, 4095, vcpu);
+	S(3, INT64_MIN / 2, INT64_MAX / 2, off);
+	U(4, ~0ULL, ratio);
+	(void)vcpu;
+	for (i = 0; i < r->nr_vms && !v; i++)
+		if (r->vms[i].pid == pid)
+			v = &r->vms[i];
+	if (!v) {
+		if (r->nr_vms == REC_MAX_VMS)
+			return fail(p, "more than %d VMs", REC_MAX_VMS);
+		v = &r->vms[r->nr_vms++];
+		*v = (struct rec_vm_tsc){ .pid = pid, .offset = off,
+					  .ratio = ratio };
+	}
+	v->mixed |= v->offset != off || v->ratio != ratio;
+	v->vcpus++;
 	return 0;
 }
 
@@ -389,7 +427,7 @@ static int one_line(struct parser *p, char *line, __u64 hash)
 		return host_line(p, f, n);
 	if (!strcmp(f[0], "sync"))
 		return sync_line(p, f, n);
-	if (!strcmp(f[0], "vmclock"))
+	if (!strcmp(f[0], "vmtsc"))
 		return vm_line(p, f, n);
 	if (!strcmp(f[0], "end"))
 		return end_line(p, f, n, hash);

@@ -197,6 +197,7 @@ int record_open(struct rec_writer **w, const char *path, int side,
 			strerror(-err));
 		return -1;
 	}
+	rec_tsc_sample(*w);
 	if (side == REC_GUEST)
 		rec_guest_clocks(*w);
 	return 0;
@@ -204,7 +205,10 @@ int record_open(struct rec_writer **w, const char *path, int side,
 
 void record_close(struct rec_writer *w, const char *path)
 {
-	int err = rec_finish(w);
+	int err;
+
+	rec_tsc_sample(w);
+	err = rec_finish(w);
 
 	if (err)
 		fprintf(stderr, "ipitrace: cannot write %s: %s\n", path,

@@ -54,12 +54,20 @@ struct rec_host_ipi {
 #define REC_HF_SUPERSEDED	2
 #define REC_HF_FIRST		4
 
-/* kvmclock - host CLOCK_MONOTONIC of one VM, sampled by KVM_GET_CLOCK */
-struct rec_vm_clock {
+/* A (CLOCK_MONOTONIC, TSC) pair read back to back (the narrowest
+ * bracket of a few tries; err: half of it) */
+struct rec_tsc {
+	__u64 mono, tsc, err;
+};
+
+/* The TSC offset of a VM (host debugfs kvm/<pid>-<fd>/vcpuN/tsc-offset):
+ * guest TSC = host TSC + offset when the ratio is KVM's default. */
+struct rec_vm_tsc {
 	__u32 pid;
-	__s64 kvmclock_minus_mono;
-	__u64 err_ns;		/* half the bracket of the best sample */
-	__u64 at_ns;		/* host CLOCK_MONOTONIC of the sample */
+	int vcpus;		/* vCPUs read */
+	bool mixed;		/* vCPUs with different offsets or ratios */
+	__s64 offset;
+	__u64 ratio;		/* tsc-scaling-ratio, 0 when not there */
 };
 
 struct record {
@@ -77,8 +85,11 @@ struct record {
 	/* guest: kvm-clock's sched offset (dmesg) */
 	bool have_sched_offset;
 	__u64 sched_offset;
+	/* the earliest and the latest "sync tsc" */
+	int nr_tsc;
+	struct rec_tsc tsc[2];
 	int nr_vms;
-	struct rec_vm_clock vms[REC_MAX_VMS];
+	struct rec_vm_tsc vms[REC_MAX_VMS];
 	size_t nr;			/* records */
 	struct rec_guest_ipi *g;	/* side REC_GUEST */
 	struct rec_host_ipi *h;		/* side REC_HOST */
@@ -96,8 +107,10 @@ void rec_guest_event(struct rec_writer *w, const struct ipi_event *e);
 void rec_host_result(struct rec_writer *w, const struct kick_result *r);
 /* guest: sample the clock relations (kvm-clock: sched offset, local) */
 void rec_guest_clocks(struct rec_writer *w);
-/* host: sample kvmclock of VM @pid (KVM_GET_CLOCK on its VM fd) */
-void rec_host_vm_clock(struct rec_writer *w, __u32 pid);
+/* both: a (CLOCK_MONOTONIC, TSC) pair (x86; nothing elsewhere) */
+void rec_tsc_sample(struct rec_writer *w);
+/* host: the TSC offsets of VM @pid's vCPUs, from debugfs */
+void rec_host_vm_tsc(struct rec_writer *w, __u32 pid);
 int rec_finish(struct rec_writer *w);
 /* For the modes: rec_create() (and the guest's clock sample) when @path
  * is set, else *w = NULL; -1 after saying why on stderr. */

@@ -70,8 +70,8 @@ def main():
               f"{hn}")
     j = json.load(open(d + "/join.json"))
     clk, mt = j["clock"], j["matching"]
-    check(clk["method"] == "kvmclock" and clk["kvmclock_chain"],
-          f"{kernel}: the join used the kvm-clock chain", clk["method"])
+    check(clk["method"] == "tsc" and clk["tsc_chain"],
+          f"{kernel}: the join converted the clocks by the TSC chain", clk["method"])
     off = clk["offset_ns"]
     matched_g = {m["guest_index"] for m in j["ipis"]}
     inside = [i for i, r in enumerate(g) if not r["flags"] & 1 and

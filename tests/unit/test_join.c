@@ -63,12 +63,19 @@ static void make(bool chain)
 		z->dst_vcpu = 1;	/* another target: never a match */
 	}
 	if (chain) {
-		g.have_local = g.have_sched_offset = true;
-		g.mono_minus_local = 1000;
-		g.sched_offset = 7000;
+		/* guest TSC = guest mono + 1e9; host TSC = guest TSC + 1e10
+		 * (the VM's offset is -1e10); host mono = host TSC - 6e9 */
+		g.nr_tsc = h.nr_tsc = 2;
+		g.tsc[0] = (struct rec_tsc){ .mono = 0, .tsc = 1000000000, .err = 50 };
+		g.tsc[1] = (struct rec_tsc){ .mono = 1000000000,
+					     .tsc = 2000000000, .err = 50 };
+		h.tsc[0] = (struct rec_tsc){ .mono = 1000000000,
+					     .tsc = 7000000000, .err = 50 };
+		h.tsc[1] = (struct rec_tsc){ .mono = 10000000000,
+					     .tsc = 16000000000, .err = 50 };
 		h.nr_vms = 1;
-		h.vms[0] = (struct rec_vm_clock){ .pid = 42,
-			.kvmclock_minus_mono = 6000 - OFF, .err_ns = 100 };
+		h.vms[0] = (struct rec_vm_tsc){ .pid = 42, .vcpus = 4,
+			.offset = -10000000000LL, .ratio = 1ULL << 32 };
 	}
 }
 
@@ -104,9 +111,9 @@ static void test_chain(void **state UNUSED)
 
 	make(true);
 	assert_int_equal(join_run(j, &g, &h, &o, err, sizeof(err)), 0);
-	assert_int_equal(j->clock, JC_KVMCLOCK);
-	/* -1000 + 7000 - (6000 - OFF) */
+	assert_int_equal(j->clock, JC_TSC);
 	assert_int_equal(j->offset, OFF);
+	assert_int_equal(j->chain_err, 200);
 	check(j);
 	join_free(j);
 	free(j);
@@ -118,7 +125,8 @@ static void test_aligned(void **state UNUSED)
 	struct join *j = calloc(1, sizeof(*j));
 	char err[128];
 
-	make(false);
+	make(true);
+	h.vms[0].mixed = true;	/* vCPUs disagree: no TSC chain */
 	assert_int_equal(join_run(j, &g, &h, &o, err, sizeof(err)), 0);
 	assert_int_equal(j->clock, JC_ALIGNED);
 	check(j);
