@@ -227,6 +227,9 @@ static void test_hostile(void **state UNUSED)
 	expect_refused(G_HDR "bogus 1\n", 0, "unknown line");
 	expect_refused(G_HDR "sync local 1\n", 0, "takes 3 fields");
 	expect_refused(G_HDR "clock realtime\n", 0, "unknown clock");
+	expect_refused(G_HDR "sync tsc 1 2\n", 0, "takes 4 fields");
+	expect_refused(G_HDR "sync tsc 1 2 2000000000\n", 0, "field 4");
+	expect_refused(H_HDR "vmtsc 1 4096 0 0\n", 0, "field 2");
 	/* stages out of path order; a VM exit after its ICR */
 	expect_refused(H_HDR "h 1 1 0 1 1 1 0 0 0 251 0 0 0 1 2 3 4 5 7 6\n", 1,
 		       "before the stage preceding it");
