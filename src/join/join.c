@@ -9,6 +9,8 @@
 /* how far a host ICR may come before the converted send: the clocks'
  * uncertainty, at least this */
 #define JOIN_MIN_SLACK_NS	20000
+/* vCPU TSC offsets further apart than this (cycles): no TSC chain */
+#define JOIN_MAX_TSC_SPREAD	100000
 
 static const char *const point_names[JP_MAX] = {
 	"send", "exit", "icr_write", "accept", "kick", "wakeup", "on_cpu",
@@ -16,7 +18,7 @@ static const char *const point_names[JP_MAX] = {
 };
 
 static const char *const unmatched_names[JU_MAX] = {
-	"outside_window", "no_icr_exit", "tracer",
+	"outside_window", "no_host_ipi", "tracer",
 };
 
 const char *join_point_name(int p)
@@ -57,8 +59,9 @@ static bool unscaled(__u64 ratio)
  * host = guest + offset via the TSC, at the middle of the guest's
  * recording: guest CLOCK_MONOTONIC -> guest TSC (the guest's two pairs)
  * -> host TSC (- the VM's TSC offset) -> host CLOCK_MONOTONIC (the host's
- * two pairs). The error: both brackets, and what a rate mismatch of the
- * two lines makes of half the recording.
+ * two pairs). The error: both brackets, what a rate mismatch of the two
+ * lines makes of half the recording, and half the spread of the vCPUs'
+ * offsets (6.1 rewrites a vCPU's offset each time it is loaded).
  */
 static void chain(struct join *j)
 {
@@ -74,18 +77,21 @@ static void chain(struct join *j)
 	for (i = 0; i < h->nr_vms; i++) {
 		const struct rec_vm_tsc *v = &h->vms[i];
 
-		if (v->pid != j->pid || v->mixed || !unscaled(v->ratio))
+		if (v->pid != j->pid || v->mixed || !unscaled(v->ratio) ||
+		    v->offset_max - v->offset_min > JOIN_MAX_TSC_SPREAD)
 			continue;
 		rg = (long double)(g1->tsc - g0->tsc) / (g1->mono - g0->mono);
 		rh = (long double)(h1->tsc - h0->tsc) / (h1->mono - h0->mono);
 		gm = g0->mono + (g1->mono - g0->mono) / 2.0L;
 		gt = g0->tsc + (gm - g0->mono) * rg;
-		ht = gt - v->offset;
+		ht = gt - (v->offset_min + (v->offset_max - v->offset_min) / 2.0L);
 		hm = h0->mono + (ht - (long double)h0->tsc) / rh;
 		j->have_chain = true;
 		j->chain_offset = (__s64)(hm - gm);
 		j->chain_err = g0->err + g1->err + h0->err + h1->err +
-			       (__u64)(fabsl(rg / rh - 1) * (g1->mono - g0->mono) / 2);
+			       (__u64)(fabsl(rg / rh - 1) * (g1->mono - g0->mono) / 2) +
+			       (__u64)((v->offset_max - v->offset_min) / 2 / rh);
+		j->tsc_spread = v->offset_max - v->offset_min;
 	}
 }
 
@@ -470,7 +476,9 @@ int join_run(struct join *j, const struct record *g, const struct record *h,
 		mp.slack = 2 * j->chain_err;
 		if (mp.slack < JOIN_MIN_SLACK_NS)
 			mp.slack = JOIN_MIN_SLACK_NS;
-		mp.tol = -1;
+		/* a path that ends after the guest's handler, beyond what
+		 * the clocks allow, is another IPI's */
+		mp.tol = mp.slack;
 	} else {
 		j->clock = JC_ALIGNED;
 		align(j, x, n, ord, &mp);

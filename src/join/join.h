@@ -32,7 +32,9 @@ enum join_point {
 
 enum join_unmatched {
 	JU_OUTSIDE,	/* sent outside the host record's span */
-	JU_NO_ICR,	/* no ICR exit for it: PV hypercall or posted */
+	JU_NO_ICR,	/* no host ICR write fits it: a PV send-IPI hypercall
+			 * or posted interrupt the host did not see as one,
+			 * or a guest record that cannot be (latency 0) */
 	JU_TRACER,	/* raised by ipitrace's own ring buffer */
 	JU_MAX,
 };
@@ -70,7 +72,8 @@ struct join {
 	__s64 offset;		/* host = guest + offset */
 	bool have_chain;
 	__s64 chain_offset;	/* the TSC chain's, when have_chain */
-	__u64 chain_err;	/* its uncertainty (sum of the two brackets) */
+	__u64 chain_err;	/* its uncertainty */
+	__s64 tsc_spread;	/* of the VM's vCPU TSC offsets, cycles */
 	/* the offsets every matched IPI allows (send -> exit >= 0,
 	 * VM entry -> handler >= 0): [lo, hi]; lo > hi: none fits all */
 	__s64 lo, hi;

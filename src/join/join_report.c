@@ -74,6 +74,7 @@ static void emit_clock(struct emitter *e, const struct join *j)
 	if (j->have_chain) {
 		emit_i64(e, "chain_offset_ns", j->chain_offset);
 		emit_u64(e, "chain_uncertainty_ns", j->chain_err);
+		emit_i64(e, "tsc_offset_spread_cycles", j->tsc_spread);
 	}
 	if (j->nr && j->lo <= j->hi) {
 		emit_i64(e, "fit_lo_ns", j->lo);

@@ -279,10 +279,14 @@ static int vm_line(struct parser *p, char **f, int n)
 		if (r->nr_vms == REC_MAX_VMS)
 			return fail(p, "more than %d VMs", REC_MAX_VMS);
 		v = &r->vms[r->nr_vms++];
-		*v = (struct rec_vm_tsc){ .pid = pid, .offset = off,
-					  .ratio = ratio };
+		*v = (struct rec_vm_tsc){ .pid = pid, .offset_min = off,
+					  .offset_max = off, .ratio = ratio };
 	}
-	v->mixed |= v->offset != off || v->ratio != ratio;
+	v->mixed |= v->ratio != ratio;
+	if (off < v->offset_min)
+		v->offset_min = off;
+	if (off > v->offset_max)
+		v->offset_max = off;
 	v->vcpus++;
 	return 0;
 }

@@ -65,8 +65,9 @@ struct rec_tsc {
 struct rec_vm_tsc {
 	__u32 pid;
 	int vcpus;		/* vCPUs read */
-	bool mixed;		/* vCPUs with different offsets or ratios */
-	__s64 offset;
+	bool mixed;		/* vCPUs with different ratios */
+	__s64 offset_min, offset_max;	/* over the vCPUs (a kernel that
+					 * rewrites it per vCPU load) */
 	__u64 ratio;		/* tsc-scaling-ratio, 0 when not there */
 };
 

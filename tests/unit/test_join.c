@@ -75,7 +75,8 @@ static void make(bool chain)
 					     .tsc = 16000000000, .err = 50 };
 		h.nr_vms = 1;
 		h.vms[0] = (struct rec_vm_tsc){ .pid = 42, .vcpus = 4,
-			.offset = -10000000000LL, .ratio = 1ULL << 32 };
+			.offset_min = -10000000000LL,
+			.offset_max = -10000000000LL, .ratio = 1ULL << 32 };
 	}
 }
 
