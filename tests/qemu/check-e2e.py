@@ -68,6 +68,18 @@ def main():
               f"{gn}")
         check(hn >= n, f"{kernel}: host record: >= {n} vector 0xfb ICR writes vCPU {s}->{t}",
               f"{hn}")
+    # `ipitrace report` of each record == the live report of the same run
+    live, off = (json.load(open(f"{d}/{s}.json")) for s in ("host-live", "host-offline"))
+    st = [(x["name"], x["count"], x.get("p50_ns"), x.get("p99_ns")) for x in live["stages"]]
+    check(st == [(x["name"], x["count"], x.get("p50_ns"), x.get("p99_ns"))
+                 for x in off["stages"]] and live["ipis"] == off["ipis"],
+          f"{kernel}: host: the offline report of the record equals the live one "
+          f"({live['ipis']} IPIs)")
+    live, off = (json.load(open(f"{d}/{s}.json")) for s in ("guest-live", "guest-offline"))
+    cl = sorted((c["kind"], c["numa"], c["count"], c["p50_ns"], c["p99_ns"]) for c in live["classes"])
+    check(cl == sorted((c["kind"], c["numa"], c["count"], c["p50_ns"], c["p99_ns"])
+                       for c in off["classes"]),
+          f"{kernel}: guest: the offline report of the record equals the live one")
     j = json.load(open(d + "/join.json"))
     clk, mt = j["clock"], j["matching"]
     check(clk["method"] == "tsc" and clk["tsc_chain"],
@@ -145,6 +157,27 @@ def main():
     check(all((e["pid"], e["tid"]) in names for e in ev if e["ph"] != "M") and
           all(e["dur"] >= 0 for e in ev if e["ph"] == "X"),
           f"{kernel}: Perfetto export: every event on a named track, durations >= 0")
+    # slices on one track nest (the format's rule), and every flow event
+    # starts a slice of its track (what it binds to)
+    tracks, starts = {}, set()
+    for e in ev:
+        if e["ph"] == "X":
+            a, b = round(e["ts"] * 1000), round((e["ts"] + e["dur"]) * 1000)
+            tracks.setdefault((e["pid"], e["tid"]), []).append((a, b))
+            starts.add((e["pid"], e["tid"], a))
+    misnested = 0
+    for v in tracks.values():
+        stack = []
+        for a, b in sorted(v):
+            while stack and stack[-1] <= a:
+                stack.pop()
+            misnested += bool(stack and b > stack[-1])
+            stack.append(b)
+    unbound = sum(1 for e in ev if e["ph"] in "stf" and
+                  (e["pid"], e["tid"], round(e["ts"] * 1000)) not in starts)
+    check(not misnested and not unbound,
+          f"{kernel}: Perfetto export: slices nest on every track, every flow event on a slice",
+          f"{misnested} misnested, {unbound} unbound")
     print(f"figures {kernel}: match_rate={rate:.4f} matched={mt['matched']} "
           f"residual_ns={clk['residual_ns']} offset_ns={off} "
           f"chain_uncertainty_ns={clk.get('chain_uncertainty_ns')} "

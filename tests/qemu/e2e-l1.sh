@@ -43,6 +43,8 @@ wait $QP
 echo "== qemu"; echo "rc=$?"; tail -n 5 /tmp/qemu.err
 echo "== l2 console"; tail -c 2000 /tmp/l2.log
 cat /tmp/l2.out
+echo "== host report"
+cat /tmp/h.out
 echo "== host record"
 cat /tmp/h.rec
 echo "== end"

@@ -5,7 +5,8 @@
 # after the workload, and the console stays quiet.
 #
 # Environment (kernel command line): E2E_N calls per ipiload pair.
-# Output sections: "== l2 info", "== l2 workload", "== l2 record-b64".
+# Output sections: "== l2 info", "== l2 workload", "== l2 record-b64",
+# "== l2 report" (the live guest -j report).
 N=${E2E_N:-100}
 up() { read -r u _ < /proc/uptime; echo "$u"; }
 echo "== l2 info"
@@ -38,4 +39,6 @@ echo "== l2 tracer-stderr"
 tail -n 5 /tmp/t.err
 echo "== l2 record-b64"
 gzip -c /tmp/g.rec | base64
+echo "== l2 report"
+cat /tmp/t.out
 echo "== l2 end"

@@ -62,7 +62,7 @@ vmm_files() {
 }
 
 one_kernel() { # KERNEL
-	local k=$1 dir=$QEMU_OUT/e2e-$1 rel deb files=()
+	local k=$1 dir=$QEMU_OUT/e2e-$1 rel deb rc files=()
 	rm -rf "$dir"; mkdir -p "$dir"
 	rel=$(cat "$CACHE/$k/KERNELRELEASE")
 	deb=$(ls "$CACHE"/apt/debs/linux-image-"$rel"_*.deb 2>/dev/null | head -n 1)
@@ -88,13 +88,22 @@ one_kernel() { # KERNEL
 	section "host record" < "$dir/out" > "$dir/host.rec"
 	section "l2 record-b64" < "$dir/out" | base64 -d | gunzip > "$dir/guest.rec" ||
 		{ fail "$k: the guest record came out of L2"; return; }
+	section "host report" < "$dir/out" > "$dir/host-live.json"
+	section "l2 report" < "$dir/out" > "$dir/guest-live.json"
+	"$IPITRACE" report -j "$dir/host.rec" > "$dir/host-offline.json" &&
+		"$IPITRACE" report -j "$dir/guest.rec" > "$dir/guest-offline.json"
+	check "$k: ipitrace report ran on both records" [ $? = 0 ]
 	"$IPITRACE" join -j --perfetto "$dir/trace.json" "$dir/guest.rec" "$dir/host.rec" \
 		> "$dir/join.json" 2> "$dir/join.err"
 	check "$k: ipitrace join ran" [ $? = 0 ]
 	"$IPITRACE" join "$dir/guest.rec" "$dir/host.rec" > "$dir/join.txt" 2>&1
 	cat "$dir/join.txt"
-	python3 "$QEMU_DIR/check-e2e.py" "$k" "$dir" > "$dir/check.out"
+	python3 "$QEMU_DIR/check-e2e.py" "$k" "$dir" > "$dir/check.out" 2>&1
+	rc=$?
 	cat "$dir/check.out"
+	if [ $rc != 0 ] && ! grep -q '^FAIL ' "$dir/check.out"; then
+		fail "$k: check-e2e.py ended with status $rc"
+	fi
 	QEMU_PASSED=$((QEMU_PASSED + $(grep -c '^ok ' "$dir/check.out")))
 	QEMU_FAILED=$((QEMU_FAILED + $(grep -c '^FAIL ' "$dir/check.out")))
 }
