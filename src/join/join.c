@@ -31,22 +31,28 @@ const char *join_unmatched_name(int u)
 	return u >= 0 && u < JU_MAX ? unmatched_names[u] : "?";
 }
 
+#define MAX_VM_SEEN	64
+
 static __u32 busiest_vm(const struct record *h)
 {
-	__u32 best = 0;
-	size_t i, j, n, most = 0;
+	__u32 pid[MAX_VM_SEEN];
+	size_t n[MAX_VM_SEEN], i, k, nr = 0, best = 0;
 
 	for (i = 0; i < h->nr; i++) {
-		for (j = 0, n = 0; j < h->nr; j++)
-			n += h->h[j].vm_pid == h->h[i].vm_pid;
-		if (n > most) {
-			most = n;
-			best = h->h[i].vm_pid;
+		for (k = 0; k < nr && pid[k] != h->h[i].vm_pid; k++)
+			;
+		if (k == nr) {
+			if (nr == MAX_VM_SEEN)
+				continue;
+			pid[nr] = h->h[i].vm_pid;
+			n[nr++] = 0;
 		}
-		if (most > h->nr / 2)
-			break;
+		n[k]++;
 	}
-	return best;
+	for (k = 1; k < nr; k++)
+		if (n[k] > n[best])
+			best = k;
+	return nr ? pid[best] : 0;
 }
 
 /* KVM's default TSC scaling ratios: 1.0 in SVM's 8.32 and VMX's 16.48 */
@@ -196,17 +202,18 @@ static long find(struct join *j, struct hidx *x, size_t n,
 	return -1;
 }
 
-/* matches of all guest IPIs, taken in send order (@ord: the records come
- * per CPU ring, not in order overall); @commit: into j->m */
+/* matches of the first @limit guest IPIs, taken in send order (@ord: the
+ * records come per CPU ring, not in order overall); @commit: into j->m */
 static size_t count_at(struct join *j, struct hidx *x, size_t n,
-		       const size_t *ord, const struct mparams *mp, bool commit)
+		       const size_t *ord, size_t limit, const struct mparams *mp,
+		       bool commit)
 {
 	size_t i, gi, hits = 0;
 	long k;
 
 	for (i = 0; i < n; i++)
 		x[i].used = false;
-	for (i = 0; i < j->g->nr; i++) {
+	for (i = 0; i < j->g->nr && i < limit; i++) {
 		const struct rec_guest_ipi *g = &j->g->g[gi = ord[i]];
 
 		if (g->flags & IPT_F_TRACER)
@@ -298,8 +305,11 @@ static __u64 median_lat(const struct record *g)
  * to the same vCPU with the same vector, the offset that puts the guest's
  * send and handler around the host's path; keep the one under which the
  * most guest IPIs find a fitting host IPI (within half the median guest
- * latency), then move to the deepest overlap of the matches' intervals.
+ * latency; scored on the first ALIGN_SAMPLE), then move to the deepest
+ * overlap of the matches' intervals.
  */
+#define ALIGN_SAMPLE	512
+
 static __s64 align(struct join *j, struct hidx *x, size_t n, const size_t *ord,
 		   struct mparams *mp)
 {
@@ -320,7 +330,7 @@ static __s64 align(struct join *j, struct hidx *x, size_t n, const size_t *ord,
 			c.off = ((__s64)(first_pt(h) - g->send_ns) +
 				 (__s64)(last_pt(h) - g->send_ns - g->lat_ns)) / 2;
 			c.slack = mp->window;
-			hits = count_at(j, x, n, ord, &c, false);
+			hits = count_at(j, x, n, ord, ALIGN_SAMPLE, &c, false);
 			if (hits > best) {
 				best = hits;
 				mp->off = c.off;
@@ -329,7 +339,7 @@ static __s64 align(struct join *j, struct hidx *x, size_t n, const size_t *ord,
 	}
 	mp->slack = mp->window;
 	j->nr = 0;
-	count_at(j, x, n, ord, mp, true);
+	count_at(j, x, n, ord, ~(size_t)0, mp, true);
 	mp->off = deepest(j);
 	j->nr = 0;
 	return mp->off;
@@ -484,7 +494,7 @@ int join_run(struct join *j, const struct record *g, const struct record *h,
 		align(j, x, n, ord, &mp);
 	}
 	j->offset = mp.off;
-	count_at(j, x, n, ord, &mp, true);
+	count_at(j, x, n, ord, ~(size_t)0, &mp, true);
 	for (i = 0; i < j->nr; i++)
 		matched[j->m[i].g] = true;
 	account(j);
