@@ -242,27 +242,15 @@ int join_main(int argc, char **argv)
 	struct join_args a = { .format = "text", .window_us = 20000 };
 	const struct emit_backend *be;
 	struct record g, h;
-	char err[256];
 	int ret;
 
-	ret = opts_parse_args(&join_table, argc, argv, &a, a.files, 2, err,
-			      sizeof(err));
-	if (ret == OPTS_HELP) {
-		fputs(join_intro, stdout);
-		opts_usage(&join_table, 0, stdout);
-		return 0;
-	}
-	if (ret || !(be = emit_backend_find(a.format))) {
-		fprintf(stderr, "ipitrace join: %s (see ipitrace join -h)\n",
-			ret ? err : "unknown --format");
-		return 2;
-	}
-	if (rec_read(a.files[0], &g, err, sizeof(err))) {
-		fprintf(stderr, "ipitrace join: %s: %s\n", a.files[0], err);
+	ret = rec_cmd_args(&join_table, join_intro, argc, argv, &a, a.files, 2,
+			   &a.format, &be);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (rec_cmd_read("ipitrace join", a.files[0], &g))
 		return 1;
-	}
-	if (rec_read(a.files[1], &h, err, sizeof(err))) {
-		fprintf(stderr, "ipitrace join: %s: %s\n", a.files[1], err);
+	if (rec_cmd_read("ipitrace join", a.files[1], &h)) {
 		rec_free(&g);
 		return 1;
 	}

@@ -495,7 +495,7 @@ int rec_read(const char *path, struct record *r, char *err, size_t len)
 	int ret;
 
 	if (!f || !buf) {
-		snprintf(err, len, "%s: %s", path, strerror(errno));
+		snprintf(err, len, "%s", strerror(errno));
 		free(buf);
 		if (f)
 			fclose(f);
@@ -509,7 +509,7 @@ int rec_read(const char *path, struct record *r, char *err, size_t len)
 			break;
 		if (cap >= (size_t)REC_MAX_RECORDS * 256 ||
 		    !(n = realloc(buf, cap * 2))) {
-			snprintf(err, len, "%s: too large", path);
+			snprintf(err, len, "too large");
 			free(buf);
 			fclose(f);
 			return -1;
@@ -520,7 +520,7 @@ int rec_read(const char *path, struct record *r, char *err, size_t len)
 	ret = ferror(f) ? -1 : 0;
 	fclose(f);
 	if (ret)
-		snprintf(err, len, "%s: read error", path);
+		snprintf(err, len, "read error");
 	else
 		ret = rec_parse(buf, size, r, err, len);
 	free(buf);

@@ -145,31 +145,52 @@ static int host_report_file(const struct record *rec, const struct topology *t,
 	return err ? -1 : 0;
 }
 
+int rec_cmd_args(const struct opt_table *t, const char *intro, int argc,
+		 char **argv, void *out, const char **files, int nr_files,
+		 const char *const *format, const struct emit_backend **be)
+{
+	char err[256];
+	int ret;
+
+	ret = opts_parse_args(t, argc, argv, out, files, nr_files, err,
+			      sizeof(err));
+	if (ret == OPTS_HELP) {
+		fputs(intro, stdout);
+		opts_usage(t, 0, stdout);
+		return -1;
+	}
+	if (ret || !(*be = emit_backend_find(*format))) {
+		fprintf(stderr, "%s: %s (see %s -h)\n", t->prog,
+			ret ? err : "unknown --format", t->prog);
+		return 2;
+	}
+	return 0;
+}
+
+int rec_cmd_read(const char *prog, const char *path, struct record *r)
+{
+	char err[256];
+
+	if (!rec_read(path, r, err, sizeof(err)))
+		return 0;
+	fprintf(stderr, "%s: %s: %s\n", prog, path, err);
+	return -1;
+}
+
 int report_main(int argc, char **argv)
 {
 	struct report_args a = { .format = "text" };
 	const struct emit_backend *be;
 	struct topology t = { 0 };
 	struct record rec;
-	char err[256];
 	int ret;
 
-	ret = opts_parse_args(&report_table, argc, argv, &a, &a.file, 1, err,
-			      sizeof(err));
-	if (ret == OPTS_HELP) {
-		fputs(report_intro, stdout);
-		opts_usage(&report_table, 0, stdout);
-		return 0;
-	}
-	if (ret || !(be = emit_backend_find(a.format))) {
-		fprintf(stderr, "ipitrace report: %s (see ipitrace report -h)\n",
-			ret ? err : "unknown --format");
-		return 2;
-	}
-	if (rec_read(a.file, &rec, err, sizeof(err))) {
-		fprintf(stderr, "ipitrace report: %s: %s\n", a.file, err);
+	ret = rec_cmd_args(&report_table, report_intro, argc, argv, &a, &a.file,
+			   1, &a.format, &be);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (rec_cmd_read("ipitrace report", a.file, &rec))
 		return 1;
-	}
 	ret = rec_topology(&rec, &t);
 	if (!ret)
 		ret = rec.side == REC_GUEST ? guest_report_file(&rec, &t, be) :
