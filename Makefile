@@ -14,7 +14,7 @@ BUILD     := build
 OUTPUT    := ipitrace
 
 CFLAGS    ?= -O2 -g
-SRC_DIRS  := src/common src/guest src/host src/report src/bench
+SRC_DIRS  := src/common src/guest src/host src/report src/bench src/record src/join
 CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Iinclude -I$(BUILD) \
 	     $(addprefix -I,$(SRC_DIRS))
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
@@ -146,6 +146,21 @@ qemu-check: deps static
 # both kernels, checked against the VM's own counts and ftrace
 host-lab: deps static
 	@tests/qemu/test-host-lab.sh
+
+# one IPI end to end: a real L2 guest in the host lab, the records joined
+.PHONY: check-e2e fuzz-record
+check-e2e: deps static
+	@tests/qemu/test-e2e.sh -k "$(or $(IPT_E2E_KERNELS),6.12 6.1)"
+
+# libFuzzer over the record reader (clang); FUZZ_SECONDS, default 60
+FUZZ_SECONDS ?= 60
+fuzz-record: $(BUILD)/libipitrace.a
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(filter -I%,$(CFLAGS)) \
+		tests/fuzz/fuzz_record.c src/record/rec_read.c src/record/rec_write.c \
+		$(BUILD)/libipitrace.a $(LDLIBS) -o $(BUILD)/fuzz_record
+	@mkdir -p $(BUILD)/fuzz-corpus
+	$(BUILD)/fuzz_record -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		$(BUILD)/fuzz-corpus tests/fixtures/records
 
 # Overhead benchmark: ipitrace vs no tracer, bpftrace, perf and an empty-
 # program floor; prints figures (results/overhead.{md,json}), never gates on timing.

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "guest.h"
 #include "host.h"
+#include "rec_cmd.h"
 
 int main(int argc, char **argv)
 {
@@ -19,6 +20,10 @@ int main(int argc, char **argv)
 		return bench_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "advise"))
 		return advise_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "join"))
+		return join_main(argc - 1, argv + 1);
 	ret = cli_parse(argc, argv, &o, err, sizeof(err));
 	if (ret == CLI_HELP)
 		return 0;

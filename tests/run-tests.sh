@@ -65,6 +65,9 @@ if [ -x tests/qemu/test-qemu.sh ] && [ "${IPT_SKIP_QEMU:-0}" != 1 ]; then
 	count "$log"
 	lab=$(sed -n 's/^host mode tested on: //p' "$log" | tail -n1)
 	hosts="$hosts${hosts:+, }${lab:-QEMU SVM (host lab did not report)}"
+	echo "== end to end (a real Linux guest in the host lab, guest and host joined)"
+	tests/qemu/test-e2e.sh -k "${IPT_E2E_KERNELS:-6.12 6.1}" 2>&1 | tee "$log"
+	count "$log"
 fi
 
 echo

@@ -53,6 +53,9 @@ static const struct opt_spec cli_specs[] = {
 	{ "metrics", 0, OPT_STRING, "[ADDR:]PORT", .off = F(metrics),
 	  .help = "serve OpenMetrics at http://ADDR:PORT/metrics\n"
 		  "(totals since start; ADDR defaults to 127.0.0.1)" },
+	{ "record", 0, OPT_STRING, "FILE", .off = F(record),
+	  .help = "also write every IPI to FILE, for `ipitrace report FILE`\n"
+		  "and `ipitrace join GUEST_FILE HOST_FILE`" },
 	{ "verbose", 'v', OPT_FLAG, .off = F(verbose),
 	  .help = "libbpf messages and hook probing details" },
 	{ "aggregate", 'a', OPT_FLAG, .off = F(aggregate), .modes = GUEST,

@@ -27,6 +27,7 @@ struct ipt_opts {
 	const char *sysfs_root;
 	const char *numa_map;
 	const char *metrics;	/* [ADDR:]PORT of the OpenMetrics endpoint */
+	const char *record;	/* per-IPI record file (docs/record-format.md) */
 	/* host mode */
 	bool vcpu_kick;
 	bool halt;

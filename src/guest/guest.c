@@ -12,6 +12,7 @@
 #include "ipi_guest.skel.h"
 #include "agg.h"
 #include "guest.h"
+#include "record.h"
 #include "kagg.h"
 #include "ksyms.h"
 #include "loader.h"
@@ -78,6 +79,8 @@ struct guest {
 	struct kagg_snap base_snap;
 	__u64 base[ST_MAX];
 	__u64 base_misses;
+	struct rec_writer *rec;		/* --record */
+	bool recording;			/* from the baseline on */
 };
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -87,6 +90,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(struct ipi_event))
 		return 0;
 	agg_add(&g->agg, data);
+	if (g->recording)
+		rec_guest_event(g->rec, data);
 	if (g->ms)
 		agg_add(&g->total, data);
 	return 0;
@@ -374,6 +379,7 @@ static void guest_cleanup(void *ctx)
 	struct guest *g = ctx;
 
 	close_rings(g);
+	record_close(g->rec, g->o->record);
 	ipi_guest_bpf__destroy(g->skel);
 	agg_free(&g->agg);
 	agg_free(&g->total);
@@ -402,7 +408,8 @@ static int guest_prepare(struct run *r, void *ctx)
 		return -1;
 	}
 	r->ksyms = g->ksyms;
-	return 0;
+	/* the clock relations need privileges dropped after attaching */
+	return record_open(&g->rec, g->o->record, REC_GUEST, &g->topo);
 }
 
 static int guest_open(struct run *r, void *ctx,
@@ -440,7 +447,10 @@ static int guest_loaded(struct run *r, void *ctx)
 
 static int guest_start(struct run *r, void *ctx)
 {
-	start_baseline(ctx);
+	struct guest *g = ctx;
+
+	start_baseline(g);
+	g->recording = true;
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "kick.h"
 #include "loader.h"
 #include "metrics.h"
+#include "record.h"
 #include "runner.h"
 #include "topology.h"
 #include "vcpus.h"
@@ -106,6 +107,7 @@ struct host {
 	__u32 scanned[64];	/* VM processes scanned on their first event */
 	double last_scan;
 	int nr_scanned;
+	struct rec_writer *rec;		/* --record */
 };
 
 static void found_vcpu(pid_t pid, pid_t tid, int vcpu, void *ctx);
@@ -155,6 +157,7 @@ static void on_result(const struct kick_result *r, void *ctx)
 	struct host *h = ctx;
 
 	host_report_add(h->rep, r);
+	rec_host_result(h->rec, r);
 	if (h->adv)
 		host_advise_result(h->adv, r);
 	if (h->total && h->mkick == h->kick)
@@ -311,9 +314,14 @@ static void finish_advice(struct host *h)
 static void host_finish(void *ctx)
 {
 	struct host *h = ctx;
+	int i;
 
 	ring_buffer__consume(h->rb);
 	kick_flush_all(h->kick);
+	if (h->rec && !h->nr_scanned)
+		fprintf(stderr, "ipitrace: --record: no VM seen, no TSC offset read\n");
+	for (i = 0; h->rec && i < h->nr_scanned; i++)
+		rec_host_vm_tsc(h->rec, h->scanned[i]);
 	if (h->adv)
 		finish_advice(h);
 }
@@ -438,7 +446,7 @@ static int host_start(struct run *r, void *ctx)
 				     h->base);
 		h->base_misses = prog_recursion_misses(h->skel->obj);
 	}
-	return 0;
+	return record_open(&h->rec, h->o->record, REC_HOST, &h->topo);
 }
 
 static void host_banner(struct run *r, void *ctx, FILE *f)
@@ -463,6 +471,7 @@ static void host_cleanup(void *ctx)
 		emit_document(stdout, emit_backend_find(h->o->format),
 			      host_advise_emit, h->adv);
 	host_advise_free(h->adv);
+	record_close(h->rec, h->o->record);
 	ring_buffer__free(h->rb);
 	ipi_host_bpf__destroy(h->skel);
 	host_report_free(h->rep);

@@ -288,7 +288,7 @@ def test_man_page_covers_every_option():
     with open(MAN) as f:
         man = _options(f.read().replace("\\-", "-"))
     helps = "".join(run([IPITRACE] + sub + ["--help"]).stdout
-                    for sub in ([], ["bench"], ["advise"]))
+                    for sub in ([], ["bench"], ["advise"], ["report"], ["join"]))
     opts = _options(helps)
     assert len(opts) > 20, helps
     assert not opts - man, "options missing from the man page: %s" % (

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Joining a guest record and a host record of the same IPIs: guest times
+ * onto the host clock (the TSC chain when both files carry it, else
+ * an offset aligned on matched send/ICR pairs), each guest IPI matched to
+ * the host's IPI to the same vCPU with the same vector, in order, within a
+ * time window, and the path cut into segments that add up to the latency
+ * the guest saw.
+ */
+#ifndef __IPT_JOIN_H
+#define __IPT_JOIN_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include "hist.h"
+#include "record.h"
+
+/* The points of the joined path, in order; segment i ends at point i. */
+enum join_point {
+	JP_SEND,	/* guest: the send (host clock) */
+	JP_EXIT,	/* host: the sender's VM exit */
+	JP_ICR,		/* host: the ICR write (kvm_apic_ipi) */
+	JP_ACCEPT,
+	JP_KICK,
+	JP_WAKEUP,
+	JP_ON_CPU,
+	JP_HALT_END,
+	JP_VM_ENTRY,
+	JP_HANDLER,	/* guest: the handler entry (host clock) */
+	JP_MAX,
+};
+
+enum join_unmatched {
+	JU_OUTSIDE,	/* sent outside the host record's span */
+	JU_NO_ICR,	/* no host ICR write fits it: a PV send-IPI hypercall
+			 * or posted interrupt the host did not see as one,
+			 * or a guest record that cannot be (latency 0) */
+	JU_TRACER,	/* raised by ipitrace's own ring buffer */
+	JU_MAX,
+};
+
+enum join_clock { JC_TSC, JC_ALIGNED };
+
+struct join_match {
+	size_t g, h;		/* indexes into the records */
+	__u64 pt[JP_MAX];	/* host ns, 0 = not observed */
+	__s64 seg[JP_MAX];	/* seg[i]: previous observed point -> point i */
+	int numa;		/* enum ipt_numa, guest topology */
+};
+
+#define JOIN_GROUP_ALL	IPI_KIND_MAX	/* kind index of "all kinds" */
+
+struct join_group {
+	__u64 count;
+	__u64 seen[JP_MAX];
+	struct hist seg[JP_MAX];
+	struct hist lat;	/* guest-observed latency */
+	__s64 seg_sum[JP_MAX];	/* sums, for means that add up */
+	__u64 lat_sum;
+};
+
+struct join_opts {
+	__u32 pid;		/* VM; 0: the one with the most IPIs */
+	__u64 window_ns;	/* ICR at most this long after the send */
+	bool align;		/* align on pairs even when the TSC chain is there */
+};
+
+struct join {
+	const struct record *g, *h;
+	__u32 pid;
+	int clock;		/* enum join_clock used */
+	__s64 offset;		/* host = guest + offset */
+	bool have_chain;
+	__s64 chain_offset;	/* the TSC chain's, when have_chain */
+	__u64 chain_err;	/* its uncertainty */
+	__s64 tsc_spread;	/* of the VM's vCPU TSC offsets, cycles */
+	/* the offsets every matched IPI allows (send -> exit >= 0,
+	 * VM entry -> handler >= 0): [lo, hi]; lo > hi: none fits all */
+	__s64 lo, hi;
+	__u64 host_ipis;	/* of the VM, with an ICR write */
+	__u64 guest_ipis;
+	__u64 unmatched[JU_MAX];
+	__u64 negative;		/* matches with a segment < 0 */
+	size_t nr;
+	struct join_match *m;
+	/* [kind or JOIN_GROUP_ALL][numa][state or TS_MAX] */
+	struct join_group grp[IPI_KIND_MAX + 1][IPT_NUMA_MAX][TS_MAX + 1];
+};
+
+/* 0, or -1 with why in @err; join_free() after either. */
+int join_run(struct join *j, const struct record *g, const struct record *h,
+	     const struct join_opts *o, char *err, size_t len);
+void join_free(struct join *j);
+
+const char *join_point_name(int p);
+const char *join_unmatched_name(int u);
+
+struct emitter;
+void join_emit(struct emitter *e, const void *join);
+/* Chrome/Perfetto trace-event JSON of the matches; 0 or -errno */
+int join_perfetto(const struct join *j, const char *path);
+
+#endif

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Checks of the end-to-end lab (test-e2e.sh): DIR holds the guest and host
+records (guest.rec, host.rec), L1's output (out: the workload's own
+counts), `ipitrace join -j` (join.json) and its Perfetto export
+(trace.json). The records are read here with a parser of our own, and the
+join is checked against them and against the workload: counts, order and
+consistency, never TCG durations. Prints "ok ..." / "FAIL ..." lines."""
+import json
+import re
+import statistics
+import sys
+
+KINDS = ["call_single", "call_many", "resched", "irq_work", "other"]
+fails = 0
+
+
+def check(ok, what, why=""):
+    global fails
+    print(("ok   " if ok else "FAIL ") + what + ("" if ok or not why else ": " + why))
+    fails += 0 if ok else 1
+
+
+def read_record(path):
+    """(meta dict, list of records) of a record file, trailer checked."""
+    meta, recs = {"node": {}}, []
+    lines = open(path, "rb").read().split(b"\n")
+    assert lines[-1] == b"", "no final newline"
+    h = 0xcbf29ce484222325
+    for raw in lines[:-1]:
+        f = raw.decode().split(" ")
+        if f[0] == "end":
+            assert int(f[1]) == len(recs) and int(f[2], 16) == h, "bad trailer"
+            return meta, recs
+        for c in raw + b"\n":
+            h = ((h ^ c) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+        if f[0] == "g":
+            recs.append(dict(zip(["send", "lat", "src", "dst", "kind", "vec", "flags", "co"],
+                                 map(int, f[1:]))))
+        elif f[0] == "h":
+            v = list(map(int, f[1:]))
+            recs.append(dict(id=v[0], pid=v[1], src=v[2], dst=v[3], state=v[8],
+                             vec=v[9], exit=v[11], t=v[13:20]))
+        elif f[0] == "node":
+            meta["node"][int(f[1])] = int(f[2])
+        elif f[0] in ("start", "stop"):
+            meta[f[0]] = int(f[1])
+    raise AssertionError("no end line")
+
+
+def main():
+    kernel, d = sys.argv[1], sys.argv[2]
+    out = open(d + "/out").read()
+    pairs = {}
+    for m in re.finditer(r"^pair=(\d+)-(\d+) rc=(\d+) (\{.*\})$", out, re.M):
+        w = json.loads(m.group(4))
+        pairs[(int(m.group(1)), int(m.group(2)))] = w["count"] if m.group(3) == "0" else -1
+    check(len(pairs) == 4 and all(c > 0 for c in pairs.values()),
+          f"{kernel}: the L2 workload ran on its 4 CPU pairs", str(pairs))
+    gmeta, g = read_record(d + "/guest.rec")
+    hmeta, h = read_record(d + "/host.rec")
+    check(gmeta["node"] == {0: 0, 1: 0, 2: 1, 3: 1},
+          f"{kernel}: the guest record has L2's topology (2 nodes)", str(gmeta["node"]))
+    for (s, t), n in pairs.items():
+        gn = sum(1 for r in g if r["kind"] == 0 and r["src"] == s and r["dst"] == t)
+        hn = sum(1 for r in h if r["vec"] == 0xfb and r["src"] == s and r["dst"] == t)
+        check(gn >= n, f"{kernel}: guest record: >= {n} call_single {s}->{t} (the workload's calls)",
+              f"{gn}")
+        check(hn >= n, f"{kernel}: host record: >= {n} vector 0xfb ICR writes vCPU {s}->{t}",
+              f"{hn}")
+    # `ipitrace report` of each record == the live report of the same run
+    live, off = (json.load(open(f"{d}/{s}.json")) for s in ("host-live", "host-offline"))
+    st = [(x["name"], x["count"], x.get("p50_ns"), x.get("p99_ns")) for x in live["stages"]]
+    check(st == [(x["name"], x["count"], x.get("p50_ns"), x.get("p99_ns"))
+                 for x in off["stages"]] and live["ipis"] == off["ipis"],
+          f"{kernel}: host: the offline report of the record equals the live one "
+          f"({live['ipis']} IPIs)")
+    live, off = (json.load(open(f"{d}/{s}.json")) for s in ("guest-live", "guest-offline"))
+    cl = sorted((c["kind"], c["numa"], c["count"], c["p50_ns"], c["p99_ns"]) for c in live["classes"])
+    check(cl == sorted((c["kind"], c["numa"], c["count"], c["p50_ns"], c["p99_ns"])
+                       for c in off["classes"]),
+          f"{kernel}: guest: the offline report of the record equals the live one")
+    j = json.load(open(d + "/join.json"))
+    clk, mt = j["clock"], j["matching"]
+    check(clk["method"] == "tsc" and clk["tsc_chain"],
+          f"{kernel}: the join converted the clocks by the TSC chain", clk["method"])
+    off = clk["offset_ns"]
+    matched_g = {m["guest_index"] for m in j["ipis"]}
+    inside = [i for i, r in enumerate(g) if not r["flags"] & 1 and
+              (hmeta["start"] <= r["send"] + off <= hmeta["stop"] or i in matched_g)]
+    check(mt["guest_ipis"] == len(inside),
+          f"{kernel}: guest IPIs in the host record's span: {len(inside)}", str(mt["guest_ipis"]))
+    rate = mt["matched"] / max(1, len(inside))
+    check(rate >= 0.99, f"{kernel}: match rate {rate:.4f} >= 0.99 "
+          f"({mt['matched']}/{len(inside)}, unmatched {mt['unmatched']})")
+    ipis = j["ipis"]
+    check(len(ipis) == mt["matched"], f"{kernel}: one JSON entry per matched IPI")
+    bad_id = bad_neg = bad_sum = 0
+    rel, halted = [], 0
+    work = 0
+    seen_h = set()
+    for m in ipis:
+        gr, hr = g[m["guest_index"]], h[m["host_index"]]
+        if (gr["src"], gr["dst"], KINDS[gr["kind"]]) != (m["src"], m["dst"], m["kind"]) or \
+           (hr["dst"], hr["vec"]) != (gr["dst"], gr["vec"]) or \
+           hr["src"] not in (-1, gr["src"]) or m["host_index"] in seen_h:
+            bad_id += 1
+        seen_h.add(m["host_index"])
+        segs = m["seg_ns"]
+        bad_neg += any(v < 0 for v in segs.values())
+        total = sum(segs.values())
+        bad_sum += total != gr["lat"]
+        rel.append(abs(total - gr["lat"]) / max(1, gr["lat"]))
+        if gr["kind"] == 0 and (gr["src"], gr["dst"]) in pairs:
+            work += 1
+            halted += m["state"] in ("blocked", "polling")
+    check(not bad_id, f"{kernel}: each match pairs a guest IPI with a distinct host IPI "
+          "to the same vCPU, vector and sender", f"{bad_id} do not")
+    check(not bad_neg, f"{kernel}: every segment >= 0", f"{bad_neg} IPIs with a negative one")
+    check(not bad_sum, f"{kernel}: each IPI's segments sum to its guest-observed latency",
+          f"{bad_sum} do not")
+    check(rel and statistics.median(rel) <= 0.05,
+          f"{kernel}: at the median, segments within 5% of the guest latency")
+    # the other way round: the host's IPIs to halted vCPUs of the
+    # workload's pairs while the guest recorded, all found by the join
+    sends = [r["send"] + off for r in g]
+    t0, t1 = min(sends), max(sends)
+    mh = {m["host_index"] for m in ipis}
+    hh = [i for i, r in enumerate(h) if r["vec"] == 0xfb and (r["src"], r["dst"]) in pairs
+          and r["state"] in (0, 1) and t0 <= r["t"][0] <= t1]
+    found = sum(1 for i in hh if i in mh)
+    check(hh and found / len(hh) >= 0.99,
+          f"{kernel}: host IPIs to halted vCPUs of the workload matched: {found}/{len(hh)}")
+    print(f"figures {kernel}: workload IPIs whose target the host saw halted: {halted}/{work}")
+    groups = {(b["kind"], b["numa"], b["target_state"]): b for b in j["breakdown"]}
+    for numa in ("same", "cross"):
+        b = groups.get(("call_single", numa, "blocked"))
+        check(b is not None and b["count"] > 0,
+              f"{kernel}: a call_single {numa}-node breakdown to blocked vCPUs")
+        if b:
+            lat = b["latency_mean_ns"]
+            check(abs(b["segment_means_sum_ns"] - lat) <= max(2, 0.01 * lat),
+                  f"{kernel}: {numa}-node segment means add up to the mean latency",
+                  f'{b["segment_means_sum_ns"]} vs {lat}')
+    t = json.load(open(d + "/trace.json"))
+    ev = t["traceEvents"]
+    names = {(e["pid"], e["tid"]) for e in ev if e["ph"] == "M" and e["name"] == "thread_name"}
+    flows = {}
+    for e in ev:
+        if e["ph"] in "stf":
+            flows.setdefault(e["id"], []).append(e)
+    ok_flows = sum(1 for f in flows.values() if f[0]["ph"] == "s" and f[-1]["ph"] == "f" and
+                   all(a["ts"] <= b["ts"] for a, b in zip(f, f[1:])))
+    check(len(flows) == mt["matched"] == ok_flows,
+          f"{kernel}: Perfetto export: one flow per matched IPI, s..f in time order",
+          f"{len(flows)} flows, {ok_flows} well-formed, {mt['matched']} matches")
+    check(all((e["pid"], e["tid"]) in names for e in ev if e["ph"] != "M") and
+          all(e["dur"] >= 0 for e in ev if e["ph"] == "X"),
+          f"{kernel}: Perfetto export: every event on a named track, durations >= 0")
+    # slices on one track nest (the format's rule), and every flow event
+    # starts a slice of its track (what it binds to)
+    tracks, starts = {}, set()
+    for e in ev:
+        if e["ph"] == "X":
+            a, b = round(e["ts"] * 1000), round((e["ts"] + e["dur"]) * 1000)
+            tracks.setdefault((e["pid"], e["tid"]), []).append((a, b))
+            starts.add((e["pid"], e["tid"], a))
+    misnested = 0
+    for v in tracks.values():
+        stack = []
+        for a, b in sorted(v):
+            while stack and stack[-1] <= a:
+                stack.pop()
+            misnested += bool(stack and b > stack[-1])
+            stack.append(b)
+    unbound = sum(1 for e in ev if e["ph"] in "stf" and
+                  (e["pid"], e["tid"], round(e["ts"] * 1000)) not in starts)
+    check(not misnested and not unbound,
+          f"{kernel}: Perfetto export: slices nest on every track, every flow event on a slice",
+          f"{misnested} misnested, {unbound} unbound")
+    print(f"figures {kernel}: match_rate={rate:.4f} matched={mt['matched']} "
+          f"residual_ns={clk['residual_ns']} offset_ns={off} "
+          f"chain_uncertainty_ns={clk.get('chain_uncertainty_ns')} "
+          f"fit=[{clk.get('fit_lo_ns')}, {clk.get('fit_hi_ns')}]")
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: GPL-2.0
+# L1 side of test-e2e.sh: runs in the SVM KVM host (sh /guest.sh under
+# busybox). Starts `ipitrace --host --record`, boots L2 (the same Debian
+# kernel, 4 vCPUs in 2 NUMA nodes, /l2/initrd.cpio running e2e-l2.sh) with
+# the machine's own QEMU on KVM, waits for L2's workload to finish, stops
+# the tracer while L2 still runs (the host record samples the VM's
+# kvmclock then), and prints both records.
+# Needs /bin/ipitrace, /l2/{vmlinuz,initrd.cpio}, /usr/bin/qemu-system-x86_64
+# with its libraries, /usr/share/qemu-l2 (ROMs), /lib/svm-lib.sh.
+. /lib/svm-lib.sh
+echo "== uname"; uname -r
+svm_kvm_info || { echo "== end"; echo "no /dev/kvm"; exit 1; }
+echo "== held"
+svm_hold_text
+step "ipitrace --host -j --record"
+if tracer_start /tmp/h.out /tmp/h.err timeout -s INT 900 ipitrace --host -j --record /tmp/h.rec; then
+	echo "== host attach"; echo "attach_s=$TRACER_WAIT_S"
+else
+	echo "== host attach"; echo "failed"; cat /tmp/h.err; echo "== end"; exit 1
+fi
+step "L2 boots"
+: > /tmp/l2.out
+timeout 600 qemu-system-x86_64 -L /usr/share/qemu-l2 -machine pc,accel=kvm \
+	-cpu qemu64 -nodefaults -no-user-config -display none -no-reboot \
+	-m 512 -smp 4,sockets=2,cores=2 \
+	-object memory-backend-ram,id=m0,size=256M \
+	-object memory-backend-ram,id=m1,size=256M \
+	-numa node,nodeid=0,cpus=0-1,memdev=m0 \
+	-numa node,nodeid=1,cpus=2-3,memdev=m1 \
+	-kernel /l2/vmlinuz -initrd /l2/initrd.cpio \
+	-append "console=ttyS0 quiet panic=-1 E2E_N=${E2E_N:-100}" \
+	-serial file:/tmp/l2.log -serial file:/tmp/l2.out 2> /tmp/qemu.err &
+QP=$!
+t=0
+while ! grep -q '^== l2 record-b64' /tmp/l2.out && [ $t -lt 6000 ]; do
+	kill -0 $QP 2>/dev/null || break
+	sleep 0.1; t=$((t + 1))
+done
+step "L2 workload done; stopping the host tracer"
+tracer_stop
+echo "== host tracer"; echo "rc=$?"; tail -n 5 /tmp/h.err
+wait $QP
+echo "== qemu"; echo "rc=$?"; tail -n 5 /tmp/qemu.err
+echo "== l2 console"; tail -c 2000 /tmp/l2.log
+cat /tmp/l2.out
+echo "== host report"
+cat /tmp/h.out
+echo "== host record"
+cat /tmp/h.rec
+echo "== end"
