@@ -192,6 +192,10 @@ static __always_inline int ipt_on_send_cpumask(const void *mask,
  * Handler entry on this CPU: complete the pending send of this kind. The
  * IPIs that ipitrace's own ring-buffer wake-ups raised are dropped.
  *
+ * A pending send is also "unserved" when a handler of its kind on this CPU
+ * found no pending send after the send's timestamp (measured against a raw
+ * trace under load: the send's own handler, its slot published late).
+ *
  * A pending send is "unserved" when this CPU already took IPIs (a burst of
  * handlers, of any kind, before this one) more than unserved_ns after it
  * was sent: with interrupts on, its own IPI would have been taken in that
@@ -209,6 +213,7 @@ static __always_inline int ipt_on_entry(int kind)
 	struct ipt_cpu_state *c = ipt_cpu();
 	struct ipi_event e;
 	__u64 now = ipt_now(), prev = 0;
+	int taken;
 
 	if (!p || !c)
 		return 0;
@@ -216,13 +221,22 @@ static __always_inline int ipt_on_entry(int kind)
 		c->prev_burst_ns = c->last_entry_ns;
 	prev = c->prev_burst_ns;
 	c->last_entry_ns = now;
-	if (!ipt_pend_take(p, now, &e)) {
+	if (kind < 0 || kind >= IPI_KIND_MAX)
+		return 0;
+	taken = ipt_pend_take(p, now, &e);
+	if (taken <= 0) {
+		if (!taken)
+			c->empty_entry_ns[kind] = now;
 		ipt_stat(ST_UNPAIRED_HANDLER);
 		return 0;
 	}
 	if (e.flags & IPT_F_TRACER)
 		return 0;
-	if (prev > e.send_ns + unserved_ns) {
+	/* a handler of this kind already ran after the send and found the
+	 * slot empty: that was the send's IPI, published too late to be
+	 * seen; pairing it now would give it a later, unrelated handler */
+	if (prev > e.send_ns + unserved_ns ||
+	    e.send_ns < c->empty_entry_ns[kind]) {
 		ipt_stat(ST_UNSERVED);
 		return 0;
 	}

@@ -69,14 +69,20 @@ ipt_pend_send(struct ipi_pending *p, __u64 now, __u32 src, __u64 callsite,
 	return PEND_COALESCED;
 }
 
-/* Complete the pending send at handler entry; 0 when nothing was pending. */
+/* Complete the pending send at handler entry: 1, or 0 when nothing was
+ * pending, PEND_TAKE_BUSY when a send is being published right now (its
+ * IPI is not sent yet: this handler is not its). */
+#define PEND_TAKE_BUSY	(-1)
+
 static __always_inline int
 ipt_pend_take(struct ipi_pending *p, __u64 now, struct ipi_event *e)
 {
 	__u64 ts = *(volatile __u64 *)&p->send_ns;
 
-	if (!ts || ts == PEND_BUSY)
+	if (!ts)
 		return 0;
+	if (ts == PEND_BUSY)
+		return PEND_TAKE_BUSY;
 	barrier();
 	e->src_cpu = p->src_cpu;
 	e->callsite = p->callsite;

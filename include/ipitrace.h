@@ -149,6 +149,8 @@ struct ipt_cpu_state {
 	struct csd_last csd;	/* last CSD queued here: the next send's function */
 	__u64 last_entry_ns;	/* last IPI handler entry on this CPU */
 	__u64 prev_burst_ns;	/* last entry of the burst of handlers before */
+	__u64 empty_entry_ns[IPI_KIND_MAX];	/* last handler of a kind that
+						 * found no pending send */
 } __attribute__((aligned(64)));
 
 /* A queued CSD, in a direct-mapped table indexed by a hash of its address:

@@ -616,6 +616,32 @@ static void test_unserved_send(void **state)
 	assert_int_equal(S.stats[ST_UNSERVED], 1);
 }
 
+/* A send stamped at 1000 whose slot became visible only after its own
+ * handler (at 1500) found the slot empty: the next handler of the kind,
+ * 600 us on, must not pair it (no IPI took 599 us); the ones after pair. */
+static void test_send_seen_after_its_handler(void **state)
+{
+	(void)state;
+	assert_int_equal(sim_handler(1, IPI_RESCHED, 1500), 0);
+	assert_int_equal(UNPAIRED, 1);
+	sim_send(0, 1, IPI_RESCHED, 1000);
+	/* a later send folds into the stuck one */
+	sim_send(0, 1, IPI_RESCHED, 590000);
+	assert_int_equal(COALESCED, 1);
+	assert_int_equal(sim_handler(1, IPI_RESCHED, 600000), 0);
+	assert_int_equal(S.stats[ST_UNSERVED], 1);
+	assert_int_equal(S.stats[ST_HANDLED], 0);
+	assert_int_equal(S.nev, 0);
+	sim_send(0, 1, IPI_RESCHED, 700000);
+	assert_int_equal(sim_handler(1, IPI_RESCHED, 710000), 1);
+	assert_int_equal(S.ev[S.nev - 1].lat_ns, 10000);
+	/* another kind's empty handler does not taint this kind */
+	assert_int_equal(sim_handler(1, IPI_CALL_SINGLE, 720000), 0);
+	sim_send(0, 1, IPI_RESCHED, 715000);
+	assert_int_equal(sim_handler(1, IPI_RESCHED, 730000), 1);
+	assert_int_equal(S.stats[ST_UNSERVED], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -636,6 +662,7 @@ int main(void)
 		cmocka_unit_test_setup(test_csd_pairing, setup),
 		cmocka_unit_test_setup(test_aggregate, setup),
 		cmocka_unit_test_setup(test_unserved_send, setup),
+		cmocka_unit_test_setup(test_send_seen_after_its_handler, setup),
 	};
 
 	return cmocka_run_group_tests_name("pair", tests, NULL, NULL);
