@@ -6,7 +6,10 @@ import re
 
 from ipt import ROOT
 
-WALKED = ("bpf", "include", "src", "tests", "vmlinux", ".ci")
+WALKED = ("bpf", "include", "src", "tests", "vmlinux", ".ci", "dist", "docs")
+TOP_FILES = ("Makefile",)
+# data, not code: listed as a folder
+DATA_DIRS = ("tests/fixtures/",)
 IGNORED_DIRS = {"__pycache__"}
 
 
@@ -39,13 +42,20 @@ def _tree():
             dirs[:] = [x for x in dirs if x not in IGNORED_DIRS]
             for n in names:
                 files.add(os.path.relpath(os.path.join(d, n), ROOT))
-    return files
+    return files | {f for f in TOP_FILES
+                    if os.path.exists(os.path.join(ROOT, f))}
 
 
 def _covered(path, listed):
-    """a file is covered by its own line or by a listed folder ("dir/")"""
+    """a file is covered by its own line, a data file by its folder's"""
     return path in listed or any(
-        p.endswith("/") and path.startswith(p) for p in listed)
+        path.startswith(d) and d in listed for d in DATA_DIRS)
+
+
+def test_layout_lists_no_code_folder():
+    folders = [p for p in _listed() if p.endswith("/")]
+    assert set(folders) <= set(DATA_DIRS), \
+        "a folder stands for its files only for data: %s" % folders
 
 
 def test_layout_names_every_file():
