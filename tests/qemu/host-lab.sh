@@ -54,6 +54,9 @@ round_once() {
 	echo "trace_opts=$TRACE_OPTS $topts"
 	echo "vm_opts=$VM_OPTS $vopts"
 	t0=$(up)
+	# the halts' VM is their tgid (ipitrace advise)
+	case $flags in *,halts,*) tgid=1 ;; *) tgid=0 ;; esac
+	echo $tgid > /sys/kernel/tracing/options/record-tgid
 	# shellcheck disable=SC2086
 	ftrace_begin $EVENTS
 	step "$r $name: ipitrace --host -j $TRACE_OPTS $topts"
@@ -87,7 +90,6 @@ round_once() {
 }
 
 n=0
-echo 1 > /sys/kernel/tracing/options/record-tgid
 while IFS='|' read -r name topts vopts hpn flags; do
 	n=$((n + 1))
 	if [ -n "$hpn" ]; then echo "$hpn" > /sys/module/kvm/parameters/halt_poll_ns; fi

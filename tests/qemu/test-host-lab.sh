@@ -26,10 +26,11 @@
 # The halt_poll_ns advisor against real settings (issue 12 item 4,
 # tests/qemu/check-advisor-lab.py): the same VM workload (ADV_VM: gaps of
 # 2 ms and, every 6th IPI, 30 ms, so that halts last ~3-35 ms under TCG;
-# vCPU threads pinned, the tracer on the other CPU) at kvm.halt_poll_ns =
-# 0, 2 ms, 20 ms, 50 ms and 0 again, each traced with `--advise`, its halt
-# events kept as ftrace text; one calibration round first (50 ms, short
-# gaps) measures this host's wake-up latency of a polling vCPU. The
+# vCPU threads pinned, the tracer on the sender's CPU, the sender sleeping
+# while it waits for each IPI's ack) at kvm.halt_poll_ns = 0, 2 ms, 20 ms,
+# 100 ms and 0 again, each traced with `--advise`, its halt events kept
+# as ftrace text; one calibration round first (100 ms, short gaps)
+# measures this host's wake-up latency of a polling vCPU. The
 # prediction made from the run at 0 (`ipitrace advise`) is held against
 # KVM's own stats (ipivm's kvm_stats) at the other settings. The JSON of
 # every round (ipitrace's, ipivm's) and the advice of the run at 0 (text,
@@ -70,9 +71,10 @@ while getopts "k:n:i:pt:h" opt; do
 done
 t_start=$EPOCHREALTIME
 QEMU_SKIPPED=0
-ADV_VM="--ipis $ADV_IPIS --short-gap-us 2000 --long-gap-us 30000 --long-every 6 --pin0 0 --pin1 1"
-ADV_CAL_VM="--ipis 60 --short-gap-us 2000 --long-every 0 --pin0 0 --pin1 1"
-ADV_TRACE="--advise --max-ns 50000000"
+ADV_PIN="--pin0 0 --pin1 1 --ack-sleep-us 100"
+ADV_VM="--ipis $ADV_IPIS --short-gap-us 2000 --long-gap-us 30000 --long-every 6 $ADV_PIN"
+ADV_CAL_VM="--ipis 60 --short-gap-us 2000 --long-every 0 $ADV_PIN"
+ADV_TRACE="--advise --max-ns 100000000"
 IPITRACE=$QEMU_REPO/build/ipitrace-static
 IPIVM=$QEMU_REPO/build/ipivm-static
 
@@ -85,7 +87,8 @@ features() {
 	# forced rungs and hooks from module BTF come together (issue 9 item 3)
 	has_opt "$IPITRACE" '--force-hooks' && f+=(force_hooks module_btf)
 	has_opt "$IPIVM" '--anonymous' && f+=(ipivm_anonymous)
-	has_opt "$IPITRACE" '--max-ns' && f+=(advise)
+	has_opt "$IPITRACE" '--max-ns' && has_opt "$IPIVM" '--ack-sleep-us' &&
+		f+=(advise)
 	(IFS=,; echo "${f[*]}")
 }
 # ipitrace options of every round (after --host -j), by feature
@@ -103,11 +106,11 @@ ROUNDS_EXTRA=(
 	"tracepoint|--force-hooks tracepoint||||force_hooks"
 	"anonymous||--anonymous|||ipivm_anonymous"
 	# the advisor against real kvm.halt_poll_ns settings (issue 12 item 4)
-	"advcal|$ADV_TRACE|$ADV_CAL_VM|50000000|pin|advise"
+	"advcal|$ADV_TRACE|$ADV_CAL_VM|100000000|pin|advise"
 	"adv0|$ADV_TRACE|$ADV_VM|0|pin,halts|advise"
 	"adv2ms|$ADV_TRACE|$ADV_VM|2000000|pin,halts|advise"
 	"adv20ms|$ADV_TRACE|$ADV_VM|20000000|pin,halts|advise"
-	"adv50ms|$ADV_TRACE|$ADV_VM|50000000|pin,halts|advise"
+	"adv100ms|$ADV_TRACE|$ADV_VM|100000000|pin,halts|advise"
 	"adv0b|$ADV_TRACE|$ADV_VM|0|pin,halts|advise"
 )
 EVENTS="kvm:kvm_exit kvm:kvm_entry kvm:kvm_apic_ipi kvm:kvm_apic_accept_irq
