@@ -74,7 +74,7 @@ QEMU_SKIPPED=0
 ADV_PIN="--pin0 0 --pin1 1 --ack-sleep-us 100"
 ADV_VM="--ipis $ADV_IPIS --short-gap-us 2000 --long-gap-us 30000 --long-every 6 $ADV_PIN"
 ADV_CAL_VM="--ipis 60 --short-gap-us 2000 --long-every 0 $ADV_PIN"
-ADV_TRACE="--advise --max-ns 100000000 --stale-ms 5000"
+ADV_TRACE="--advise --max-ns 100000000"
 IPITRACE=$QEMU_REPO/build/ipitrace-static
 IPIVM=$QEMU_REPO/build/ipivm-static
 
