@@ -98,6 +98,9 @@ static const struct opt_spec cli_specs[] = {
 	  .help = "--advise: also the best setting within CORES of polling" },
 	{ "svg", 0, OPT_STRING, "FILE", .off = F(svg), .modes = HOST,
 	  .help = "--advise: write the plot (CPU vs latency saved) to FILE" },
+	{ "max-ns", 0, OPT_LONG, "NS", .off = F(adv_max_ns), .min = 1000,
+	  .max = 1000000000, .modes = HOST,
+	  .help = "--advise: largest window/cap priced (2000000; up to 1 s)" },
 };
 
 static const char *const mode_names[] = {
@@ -158,8 +161,9 @@ int cli_parse(int argc, char **argv, struct ipt_opts *o, char *err, size_t len)
 	if (!emit_backend_find(o->format))
 		BAD("unknown --format '%s' (one of: %s)", o->format,
 		    emit_backend_names());
-	if ((o->share_pct || o->budget >= 0 || o->svg) && !o->advise)
-		BAD("--share, --budget and --svg are options of --advise");
+	if ((o->share_pct || o->budget >= 0 || o->svg || o->adv_max_ns) &&
+	    !o->advise)
+		BAD("--share, --budget, --svg and --max-ns are options of --advise");
 	if (o->sysfs_root && o->numa_map)
 		BAD("--sysfs-root and --numa-map both give the NUMA layout: choose one");
 	if (o->btf && (ret = check_regular_file(o->btf)))

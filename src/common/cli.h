@@ -41,6 +41,7 @@ struct ipt_opts {
 	double share_pct;	/* target share of the achievable saving, % */
 	double budget;		/* cores, < 0: none */
 	const char *svg;	/* the advice's plot */
+	long adv_max_ns;	/* largest window/cap priced, 0: default */
 };
 
 #define CLI_HELP	1

@@ -364,6 +364,8 @@ static int open_advice(struct host *h)
 	if (h->o->share_pct > 0)
 		ao.share = h->o->share_pct / 100;
 	ao.budget = h->o->budget;
+	if (h->o->adv_max_ns)
+		ao.max_ns = h->o->adv_max_ns;
 	h->adv = host_advise_new(&ao, NULL);
 	if (!h->adv) {
 		fprintf(stderr, "ipitrace: out of memory\n");

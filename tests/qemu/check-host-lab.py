@@ -210,22 +210,28 @@ def check_rounds(c, rounds, feats, kvm, cands):
     c.over(ok, "ipis == the VM's IPIs",
            lambda r: None if r.doc["ipis"] == r.vm["ipis_sent"]
            else f"{r.doc['ipis']} vs {r.vm['ipis_sent']}")
-    c.over(ok, "accept stage count == ipis (== ftrace kvm_apic_accept_irq)",
-           lambda r: None if r.stage("accept")["count"] == r.doc["ipis"] ==
-           r.ftrace.count("kvm_apic_accept_irq", vec=IPI_VECTOR) else
+    c.over(ok, "accept stage count == ipis (== ftrace kvm_apic_accept_irq), "
+           "short only by counted recursion misses",
+           lambda r: None if r.doc["ipis"] ==
+           r.ftrace.count("kvm_apic_accept_irq", vec=IPI_VECTOR) and
+           0 <= r.doc["ipis"] - r.stage("accept")["count"] <= misses(r) else
            f"accept {r.stage('accept')['count']} ipis {r.doc['ipis']} "
-           f"ftrace {r.ftrace.count('kvm_apic_accept_irq', vec=IPI_VECTOR)}")
+           f"ftrace {r.ftrace.count('kvm_apic_accept_irq', vec=IPI_VECTOR)} "
+           f"recursion_misses {misses(r)}")
     c.over(ok, "every stage observable, vm_entry included",
            lambda r: None if all(r.stage(s)["observable"] for s in STAGES)
            else f"unobservable {[s for s in STAGES if not r.stage(s)['observable']]}")
     c.over(ok, "the VM is followed: vms == [its pid, 2 vCPUs]",
            lambda r: None if r.doc["vms"] == [{"pid": r.vm["pid"], "vcpus": 2}]
            else f"{r.doc['vms']} vs pid {r.vm['pid']}")
-    c.over(ok, "nothing lost (ring buffer, vCPU map, recursion)",
+    # a program run the kernel skipped because another of ours was running
+    # on that CPU (an interrupt inside a hook) is counted: at most 2 a
+    # round, and only where a count it explains is short by as much
+    c.over(ok, "nothing lost (ring buffer, vCPU map); recursion misses "
+           "counted, at most 2",
            lambda r: None if all(r.doc["lost"].get(k, 0) == 0 for k in
-                                 ("ringbuf_drops", "vcpu_map_full",
-                                  "recursion_misses"))
-           else str(r.doc["lost"]))
+                                 ("ringbuf_drops", "vcpu_map_full")) and
+           misses(r) <= 2 else str(r.doc["lost"]))
     c.over(ok, "stage timestamps in path order, one sample per IPI",
            lambda r: sample_order(r))
     c.over(ok, "halts/polled/blocked/invalid == ftrace kvm_vcpu_wakeup "
@@ -274,6 +280,10 @@ def sample_order(r):
         if (x["src_vcpu"], x["dst_vcpu"]) != (0, 1):
             return f"ipi {x['ipi']}: vCPU {x['src_vcpu']} -> {x['dst_vcpu']}"
     return None
+
+
+def misses(r):
+    return r.doc["lost"].get("recursion_misses", 0)
 
 
 def halt_vs_ftrace(r):

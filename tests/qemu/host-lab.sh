@@ -7,8 +7,15 @@
 #   VM_OPTS="..."      ipivm options of every round (after --json)
 #   EVENTS="..."       ftrace events, the second opinion
 # and /lab.rounds one line per round, in order:
-#   NAME|EXTRA IPITRACE OPTIONS|EXTRA IPIVM OPTIONS|HALT_POLL_NS
-# (HALT_POLL_NS empty: leave kvm.halt_poll_ns as it is).
+#   NAME|EXTRA IPITRACE OPTIONS|EXTRA IPIVM OPTIONS|HALT_POLL_NS[|FLAGS]
+# (HALT_POLL_NS empty: leave kvm.halt_poll_ns as it is). FLAGS, comma
+# separated (the advisor rounds, issue 12):
+#   pin    the tracer and everything else of the round on CPU 0, so that
+#          only the VM's vCPU1 (ipivm --pin1 1) runs on CPU 1 and KVM's
+#          polls there end only by a wake-up, not by another runnable task
+#   halts  also print the round's halt events (kvm_vcpu_wakeup,
+#          kvm_halt_poll_ns, kvm_apic_accept_irq with tgid) as ftrace text
+#          for `ipitrace advise`: section "rN halts"
 #
 # Per round: ftrace on, `ipitrace --host -j` in the background until its
 # banner, `ipivm --json`, SIGINT to ipitrace, ftrace off and counted. Output
@@ -30,19 +37,31 @@ step "hold kernel text still (tracepoints enabled, kick kprobed)"
 echo "== held"
 svm_hold_text
 
-# one round: NAME TOPTS VOPTS, sections to stdout; $VRC: ipivm's status
+# the round's halt events as ftrace text (tracing already off)
+dump_halts() {
+	echo "== $1 halts"
+	grep -E ' (kvm_vcpu_wakeup|kvm_halt_poll_ns|kvm_apic_accept_irq):' \
+		/sys/kernel/tracing/trace
+}
+
+# one round: NAME TOPTS VOPTS FLAGS, sections to stdout; $VRC: ipivm's status
 round_once() {
-	r=$1 name=$2 topts=$3 vopts=$4
+	r=$1 name=$2 topts=$3 vopts=$4 flags=,$5,
+	pre=""
+	case $flags in *,pin,*) pre="taskset -c 0" ;; esac
 	echo "== $r round"
 	echo "name=$name halt_poll_ns=$(kparam kvm halt_poll_ns)"
 	echo "trace_opts=$TRACE_OPTS $topts"
 	echo "vm_opts=$VM_OPTS $vopts"
 	t0=$(up)
+	# the halts' VM is their tgid (ipitrace advise)
+	case $flags in *,halts,*) tgid=1 ;; *) tgid=0 ;; esac
+	echo $tgid > /sys/kernel/tracing/options/record-tgid
 	# shellcheck disable=SC2086
 	ftrace_begin $EVENTS
 	step "$r $name: ipitrace --host -j $TRACE_OPTS $topts"
 	# shellcheck disable=SC2086
-	if tracer_start /tmp/t.json /tmp/t.err timeout -s INT 600 ipitrace --host -j $TRACE_OPTS $topts; then
+	if tracer_start /tmp/t.json /tmp/t.err $pre timeout -s INT 600 ipitrace --host -j $TRACE_OPTS $topts; then
 		banner=yes
 	else
 		banner=no
@@ -50,12 +69,14 @@ round_once() {
 	t1=$(up)
 	step "$r $name: ipivm --json $VM_OPTS $vopts"
 	# shellcheck disable=SC2086
-	timeout 300 ipivm --json $VM_OPTS $vopts > /tmp/vm.json 2> /tmp/vm.err
+	$pre timeout 300 ipivm --json $VM_OPTS $vopts > /tmp/vm.json 2> /tmp/vm.err
 	VRC=$?
 	t2=$(up)
 	tracer_stop
 	trc=$?
 	t3=$(up)
+	echo 0 > /sys/kernel/tracing/tracing_on
+	case $flags in *,halts,*) dump_halts "$r" ;; esac
 	echo "== $r ftrace"
 	ftrace_end
 	echo "== $r ipivm"; cat /tmp/vm.json
@@ -69,16 +90,16 @@ round_once() {
 }
 
 n=0
-while IFS='|' read -r name topts vopts hpn; do
+while IFS='|' read -r name topts vopts hpn flags; do
 	n=$((n + 1))
 	if [ -n "$hpn" ]; then echo "$hpn" > /sys/module/kvm/parameters/halt_poll_ns; fi
-	round_once r$n "$name" "$topts" "$vopts" > /tmp/round.out
+	round_once r$n "$name" "$topts" "$vopts" "$flags" > /tmp/round.out
 	if [ "$VRC" != 0 ]; then
 		# the VM itself failed (under TCG, rarely, vCPU1 stalls): not a
 		# tracer result; run the round once more and say so
 		why="ipivm rc $VRC: $(tail -n 1 /tmp/vm.err)"
 		step "r$n $name: $why; running the round again"
-		round_once r$n "$name" "$topts" "$vopts" > /tmp/round.out
+		round_once r$n "$name" "$topts" "$vopts" "$flags" > /tmp/round.out
 		echo "== r$n retry"
 		echo "first attempt: $why"
 	fi

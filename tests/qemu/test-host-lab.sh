@@ -20,11 +20,21 @@
 # stage timestamps in path order; nothing lost. Counts and order only
 # (TCG runs ~100x slower than hardware). Also: one round per forced
 # fallback rung (--force-hooks raw_tp|kprobe|tracepoint), one with unnamed
-# vCPU threads (ipivm --anonymous), and three rounds at real
-# kvm.halt_poll_ns settings (0, 200000, 1000000; 200 IPIs, short gaps)
-# whose JSON (ipitrace's, and ipivm's with KVM's own per-vCPU halt stats
-# from the binary stats fd) is kept for the halt_poll_ns advisor (issue 12).
-# Rounds whose option the binaries lack are reported SKIP.
+# vCPU threads (ipivm --anonymous). Rounds whose option the binaries lack
+# are reported SKIP.
+#
+# The halt_poll_ns advisor against real settings (issue 12 item 4,
+# tests/qemu/check-advisor-lab.py): the same VM workload (ADV_VM: gaps of
+# 2 ms and, every 6th IPI, 30 ms, so that halts last ~3-35 ms under TCG;
+# vCPU threads pinned, the tracer on the sender's CPU, the sender sleeping
+# while it waits for each IPI's ack) at kvm.halt_poll_ns = 0, 2 ms, 20 ms,
+# 100 ms and 0 again, each traced with `--advise`, its halt events kept
+# as ftrace text; one calibration round first (100 ms, short gaps)
+# measures this host's wake-up latency of a polling vCPU. The
+# prediction made from the run at 0 (`ipitrace advise`) is held against
+# KVM's own stats (ipivm's kvm_stats) at the other settings. The JSON of
+# every round (ipitrace's, ipivm's) and the advice of the run at 0 (text,
+# JSON, SVG) are kept in $IPT_QEMU_OUT.
 #
 # Usage: test-host-lab.sh [-k "6.1 6.12"] [-n ROUNDS] [-i IPIS] [-p] [-t SECS]
 #   -k  kernels (default "6.1 6.12")
@@ -47,7 +57,7 @@ IPIS=50
 PARALLEL=0
 TLIMIT=420
 NAME=host-lab
-HPN_IPIS=200
+ADV_IPIS=200
 while getopts "k:n:i:pt:h" opt; do
 	case $opt in
 	k) KERNELS=$OPTARG ;;
@@ -61,7 +71,10 @@ while getopts "k:n:i:pt:h" opt; do
 done
 t_start=$EPOCHREALTIME
 QEMU_SKIPPED=0
-HPN_VM="--ipis $HPN_IPIS --long-every 0 --pin0 0 --pin1 1"
+ADV_PIN="--pin0 0 --pin1 1 --ack-sleep-us 100"
+ADV_VM="--ipis $ADV_IPIS --short-gap-us 2000 --long-gap-us 30000 --long-every 6 $ADV_PIN"
+ADV_CAL_VM="--ipis 60 --short-gap-us 2000 --long-every 0 $ADV_PIN"
+ADV_TRACE="--advise --max-ns 100000000"
 IPITRACE=$QEMU_REPO/build/ipitrace-static
 IPIVM=$QEMU_REPO/build/ipivm-static
 
@@ -74,27 +87,31 @@ features() {
 	# forced rungs and hooks from module BTF come together (issue 9 item 3)
 	has_opt "$IPITRACE" '--force-hooks' && f+=(force_hooks module_btf)
 	has_opt "$IPIVM" '--anonymous' && f+=(ipivm_anonymous)
+	has_opt "$IPITRACE" '--max-ns' && has_opt "$IPIVM" '--ack-sleep-us' &&
+		f+=(advise)
 	(IFS=,; echo "${f[*]}")
 }
 # ipitrace options of every round (after --host -j), by feature
 trace_opts() { # FEATURES
-	local o="--halt --samples $((HPN_IPIS > IPIS ? HPN_IPIS * 2 : IPIS * 2))"
+	local o="--halt --samples $((ADV_IPIS > IPIS ? ADV_IPIS * 2 : IPIS * 2))"
 	case ",$1," in *,exits,*) o="$o --exits" ;; esac
 	echo "$o"
 }
 # The rounds of one boot: NAME|ipitrace options|ipivm options|halt_poll_ns|
-# feature it needs (empty: none). Plain rounds come first.
+# flags (host-lab.sh)|feature it needs (empty: none). Plain rounds come
+# first.
 ROUNDS_EXTRA=(
-	"raw_tp|--force-hooks raw_tp|||force_hooks"
-	"kprobe|--force-hooks kprobe|||force_hooks"
-	"tracepoint|--force-hooks tracepoint|||force_hooks"
-	"anonymous||--anonymous||ipivm_anonymous"
-	# the same VM at three real kvm.halt_poll_ns settings (issue 12 item 4):
-	# short gaps only, vCPU threads on their own CPUs, so that polls can
-	# succeed; ipivm's JSON carries KVM's own halt stats (kvm_stats)
-	"hpn0||$HPN_VM|0|"
-	"hpn200000||$HPN_VM|200000|"
-	"hpn1000000||$HPN_VM|1000000|"
+	"raw_tp|--force-hooks raw_tp||||force_hooks"
+	"kprobe|--force-hooks kprobe||||force_hooks"
+	"tracepoint|--force-hooks tracepoint||||force_hooks"
+	"anonymous||--anonymous|||ipivm_anonymous"
+	# the advisor against real kvm.halt_poll_ns settings (issue 12 item 4)
+	"advcal|$ADV_TRACE|$ADV_CAL_VM|100000000|pin|advise"
+	"adv0|$ADV_TRACE|$ADV_VM|0|pin,halts|advise"
+	"adv2ms|$ADV_TRACE|$ADV_VM|2000000|pin,halts|advise"
+	"adv20ms|$ADV_TRACE|$ADV_VM|20000000|pin,halts|advise"
+	"adv100ms|$ADV_TRACE|$ADV_VM|100000000|pin,halts|advise"
+	"adv0b|$ADV_TRACE|$ADV_VM|0|pin,halts|advise"
 )
 EVENTS="kvm:kvm_exit kvm:kvm_entry kvm:kvm_apic_ipi kvm:kvm_apic_accept_irq
 	kvm:kvm_vcpu_wakeup kvm:kvm_halt_poll_ns kvm:kvm_msr kvm:kvm_inj_virq"
@@ -167,6 +184,15 @@ check_kernel() { # KERNEL
 		QEMU_SKIPPED=$((QEMU_SKIPPED + $(grep -c '^SKIP ' <<<"$res")))
 		if ! grep -q '^ok   ' <<<"$res" || grep -q '^Traceback' <<<"$res"; then
 			fail "$k: check-host-lab.py ran"
+		fi
+		if [[ ",$FEATURES," == *",advise,"* ]]; then
+			res=$(python3 "$QEMU_DIR/check-advisor-lab.py" "$GUEST_OUT" "$k" \
+				--ipitrace "$IPITRACE" --save "$QEMU_OUT" 2>&1)
+			echo "$res"
+			QEMU_PASSED=$((QEMU_PASSED + $(grep -c '^ok   ' <<<"$res")))
+			QEMU_FAILED=$((QEMU_FAILED + $(grep -c '^FAIL ' <<<"$res")))
+			QEMU_SKIPPED=$((QEMU_SKIPPED + $(grep -c '^SKIP ' <<<"$res")))
+			grep -q '^Traceback' <<<"$res" && fail "$k: check-advisor-lab.py ran"
 		fi
 	fi
 	TESTED[$k]="QEMU SVM ${GUEST_RELEASE:-$k}"

@@ -105,7 +105,10 @@ static void test_valid_combos(void **state)
 	assert_true(O.advise && O.share_pct == 80 && O.budget == 0.5);
 	assert_string_equal(O.svg, "/tmp/a.svg");
 	assert_int_equal(PARSE("--host", "--advise"), 0);
-	assert_true(O.budget < 0 && O.share_pct == 0 && !O.svg);
+	assert_true(O.budget < 0 && O.share_pct == 0 && !O.svg &&
+		    !O.adv_max_ns);
+	assert_int_equal(PARSE("--host", "--advise", "--max-ns", "50000000"), 0);
+	assert_int_equal(O.adv_max_ns, 50000000);
 
 	/* long forms, grouped short options, options after the mode */
 	assert_int_equal(PARSE("-jC", "--duration=2.5", "--interval", "0.5",
@@ -134,7 +137,7 @@ static const char *const documented[] = {
 	"--metrics [ADDR:]PORT", "--verbose", "--vcpu-kick", "--halt ",
 	"--pid PID", "--vcpu N", "--samples N", "--stale-ms MS", "--format NAME",
 	"--exits ", "--force-hooks TYPE", "--csd ", "--advise ", "--share PCT",
-	"--budget CORES", "--svg FILE",
+	"--budget CORES", "--svg FILE", "--max-ns NS",
 	NULL,
 };
 
@@ -210,6 +213,9 @@ static void test_rejects(void **state)
 	REJECT("needs --host", "--guest", "--vcpu", "1");
 	REJECT("needs --host", "--guest", "--advise");
 	REJECT("options of --advise", "--host", "--budget", "1");
+	REJECT("options of --advise", "--host", "--max-ns", "50000000");
+	REJECT("invalid value '999' for --max-ns", "--host", "--advise",
+	       "--max-ns", "999");
 	REJECT("invalid value '150' for --share", "--host", "--advise",
 	       "--share", "150");
 	REJECT("unexpected argument 'extra'", "--guest", "extra");

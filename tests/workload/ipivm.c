@@ -129,6 +129,7 @@ struct opts {
 	unsigned long long_gap_us;
 	unsigned long short_gap_us;
 	unsigned long long_every;
+	unsigned long ack_sleep_us;	/* 0: spin for the ack */
 	int pin[2];
 	int json;
 	int per_ipi;
@@ -409,6 +410,20 @@ static int acked(struct vm *vm, unsigned long n)
 	return n == vm->o->ipis || shm_read(vm, SHM_HALTS) == n + 1;
 }
 
+/* Spinning for the ack keeps the sender's CPU busy; with --ack-sleep-us it
+ * sleeps between looks instead, so that the sender's CPU is idle while the
+ * target halts or polls (the advisor lab: under TCG a busy L1 CPU takes a
+ * real CPU from the vCPU that polls). */
+static void ack_pause(unsigned long us)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = us * 1000 };
+
+	if (us)
+		nanosleep(&ts, NULL);
+	else
+		__builtin_ia32_pause();
+}
+
 static int wait_ack(struct vm *vm, unsigned long n)
 {
 	uint64_t deadline = now_ns() + 10000000000ULL;
@@ -422,7 +437,7 @@ static int wait_ack(struct vm *vm, unsigned long n)
 				(unsigned long long)shm_read(vm, SHM_HALTS));
 			return -1;
 		}
-		__builtin_ia32_pause();
+		ack_pause(vm->o->ack_sleep_us);
 	}
 	return 0;
 }
@@ -846,11 +861,14 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ipivm [--ipis N] [--long-gap-us U] [--short-gap-us U]\n"
 		"             [--long-every K] [--pin0 CPU] [--pin1 CPU]\n"
+		"             [--ack-sleep-us U]\n"
 		"             [--timeout S] [--per-ipi] [--anonymous] [--json]\n"
 		"Runs a 2-vCPU KVM guest in which vCPU0 sends N x2APIC IPIs\n"
 		"(vector 0x%x) to halted vCPU1; IPI i (from 0) follows a long\n"
 		"gap when i %% K == 0 (K=0: never), else a short gap.\n"
-		"--anonymous: vCPU threads keep the process's name (no \"CPU N/KVM\").\n",
+		"--anonymous: vCPU threads keep the process's name (no \"CPU N/KVM\").\n"
+		"--ack-sleep-us: wait for each IPI's ack sleeping U us between\n"
+		"looks (default 0: spin).\n",
 		IPI_VECTOR);
 }
 
@@ -875,6 +893,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "timeout", 1, NULL, 't' }, { "per-ipi", 0, NULL, 'p' },
 		{ "json", 0, NULL, 'j' }, { "help", 0, NULL, 'h' },
 		{ "anonymous", 0, NULL, 'a' },
+		{ "ack-sleep-us", 1, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -891,6 +910,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'p': o->per_ipi = 1; break;
 		case 'j': o->json = 1; break;
 		case 'a': o->anonymous = 1; break;
+		case 'A':
+			o->ack_sleep_us = num_arg(optarg, "--ack-sleep-us");
+			if (o->ack_sleep_us >= 1000000)
+				die("--ack-sleep-us: under 1000000");
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
