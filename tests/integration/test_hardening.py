@@ -2,6 +2,7 @@
 line and a non-zero exit (or, for signals, the final report), never a hang,
 a crash or a half-attached tracer."""
 import json
+import signal
 import os
 import subprocess
 import tempfile
@@ -203,3 +204,40 @@ def test_metrics_clients_cannot_stall_the_tracer():
     assert all(0.4 <= s <= 1.0 for s in spans[:-1]), spans
     assert traced >= cal1 - cal0, (traced, cal1 - cal0)
     assert sum(d["lost"]["ringbuf_drops"] for d in docs) == 0
+
+
+def test_stopped_consumer_makes_no_ipis():
+    """While the consumer is stopped (SIGSTOP) under a workload its rings
+    fill: a full ring is a counted drop, never a forced wake-up, so the
+    tracer raises no IRQ-work self-IPIs (the IWI row of /proc/interrupts)
+    and the drops are printed once it goes on."""
+    from ipt import interrupts, ipiload
+    if len(interrupts()["CAL"]) < 2:
+        raise Skip("needs 2 CPUs")
+    clean = NoLeftovers()
+    t = Tracer(["--guest", "-j"])
+    t.wait_attached()
+    iwi0 = sum(interrupts()["IWI"])
+    os.kill(t.proc.pid, signal.SIGSTOP)
+    try:
+        for _ in range(4):
+            ipiload("--src", "0", "--dst", "1", "--count", "20000")
+        iwi1 = sum(interrupts()["IWI"])
+    finally:
+        os.kill(t.proc.pid, signal.SIGCONT)
+    time.sleep(0.3)
+    rc, out, err = t.stop()
+    assert rc == 0, err
+    clean.check()
+    doc = json.loads(out)
+    sent = doc["counters"]["sends"]
+    print("  consumer stopped: %d sends, %d records dropped, IRQ work "
+          "interrupts +%d, tracer_ipis %d" % (
+              sent, doc["lost"]["ringbuf_drops"], iwi1 - iwi0,
+              doc["counters"]["tracer_ipis"]))
+    assert doc["counters"]["tracer_ipis"] == 0, doc["counters"]
+    # background irq_work (perf, printk) makes a few; one per record
+    # would be tens of thousands
+    assert iwi1 - iwi0 < 200, iwi1 - iwi0
+    assert sent >= 80000, sent
+    assert doc["lost"]["ringbuf_drops"] > 0, "the rings never filled"
