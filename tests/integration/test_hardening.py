@@ -220,7 +220,8 @@ def test_stopped_consumer_makes_no_ipis():
     iwi0 = sum(interrupts()["IWI"])
     os.kill(t.proc.pid, signal.SIGSTOP)
     try:
-        for _ in range(4):
+        # more records than a CPU's 4 MiB ring holds (~87k of 48 bytes)
+        for _ in range(6):
             ipiload("--src", "0", "--dst", "1", "--count", "20000")
         iwi1 = sum(interrupts()["IWI"])
     finally:
@@ -239,5 +240,5 @@ def test_stopped_consumer_makes_no_ipis():
     # background irq_work (perf, printk) makes a few; one per record
     # would be tens of thousands
     assert iwi1 - iwi0 < 200, iwi1 - iwi0
-    assert sent >= 80000, sent
+    assert sent >= 120000, sent
     assert doc["lost"]["ringbuf_drops"] > 0, "the rings never filled"
