@@ -28,7 +28,11 @@
 #define SH_SELF			1
 
 /* The path, in order. @after: the stage is taken only once that one is
- * set, in a run where that stage's events are seen at all. */
+ * set, in a run where that stage's events are seen at all. The scheduler's
+ * events follow the IPI's acceptance: a switch-in of the target thread
+ * between the ICR write and the accept (it had been preempted, say) is not
+ * this IPI's, and taking it would refuse the real accept as out of order
+ * (seen in the SVM lab on 6.12). */
 static const struct stage_desc {
 	int id;
 	const char *name;
@@ -37,8 +41,8 @@ static const struct stage_desc {
 	{ KS_ICR,	"icr_write",	-1 },
 	{ KS_ACCEPT,	"accept",	-1 },
 	{ KS_KICK,	"kick",		KS_ACCEPT },
-	{ KS_WAKEUP,	"wakeup",	-1 },
-	{ KS_ON_CPU,	"on_cpu",	-1 },
+	{ KS_WAKEUP,	"wakeup",	KS_ACCEPT },
+	{ KS_ON_CPU,	"on_cpu",	KS_ACCEPT },
 	{ KS_HALT_END,	"halt_end",	-1 },
 	{ KS_VM_ENTRY,	"vm_entry",	-1 },
 };
