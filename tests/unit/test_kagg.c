@@ -14,6 +14,10 @@
 static void test_fill_since_start_and_delta(void **state)
 {
 	struct kagg_snap prev, cur;
+	struct ipt_pair_val pv = { .count[IPI_CALL_SINGLE] = 100,
+				   .sum_ns = 100000 };
+	struct ipt_pair_val cv = { .count[IPI_CALL_SINGLE] = 150,
+				   .sum_ns = 100000 + 50 * 64000 };
 	struct topology t;
 	struct agg a;
 	int i;
@@ -30,10 +34,8 @@ static void test_fill_since_start_and_delta(void **state)
 	for (i = 0; i < 50; i++)
 		hist_add(&cur.h[IDX(IPT_NUMA_CROSS, IPI_CALL_SINGLE)], 64000);
 	hist_add(&cur.h[IDX(IPT_NUMA_SAME, IPI_KIND_MAX)], 5000);	/* a CSD */
-	prev.pairs[0 * 4 + 2].count[IPI_CALL_SINGLE] = 100;
-	prev.pairs[0 * 4 + 2].sum_ns = 100000;
-	cur.pairs[0 * 4 + 2].count[IPI_CALL_SINGLE] = 150;
-	cur.pairs[0 * 4 + 2].sum_ns = 100000 + 50 * 64000;
+	assert_int_equal(kagg_snap_set_pair(&prev, 0, 2, &pv), 0);
+	assert_int_equal(kagg_snap_set_pair(&cur, 0, 2, &cv), 0);
 
 	kagg_fill(&a, &cur, NULL, KAGG_ALL);
 	assert_int_equal(a.ipi[IPT_NUMA_CROSS][IPI_CALL_SINGLE].count, 150);

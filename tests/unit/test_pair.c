@@ -34,7 +34,7 @@ static struct ipt_cpu_state cpu_state[IPT_MAX_CPUS];
 static struct csd_slot csds[IPT_CSD_SLOTS];
 static __s32 cpu_node[IPT_MAX_CPUS];
 static __u64 stale_ns, unserved_ns;
-static __u32 nr_cpus;
+static __u32 nr_cpus, nr_cpus_all;
 static bool aggregate, pair_counts, csd_pairing;
 static __u64 ksym_call_single, ksym_call_many, ksym_rb_notify;
 
@@ -51,6 +51,7 @@ struct sim {
 	int nev;
 	struct ipt_hist_val hist[NCPU][IPT_AGG_SLOTS];
 	struct ipt_pair_val pairs[NCPU * NCPU];
+	bool pair_map_full;	/* the pair map refuses new pairs */
 };
 
 static struct sim S;
@@ -58,6 +59,7 @@ static struct sim S;
 static __u64 ipt_now(void) { return S.now; }
 static __u32 ipt_this_cpu(void) { return S.cpu; }
 static void ipt_stat(__u32 idx) { S.stats[idx]++; }
+static void ipt_stat_add(__u32 idx, __u64 n) { S.stats[idx] += n; }
 
 static void ipt_emit(const struct ipi_event *e)
 {
@@ -70,9 +72,11 @@ static struct ipt_hist_val *ipt_hist(__u32 idx)
 	return idx < IPT_AGG_SLOTS ? &S.hist[S.cpu][idx] : NULL;
 }
 
-static struct ipt_pair_val *ipt_pair(__u32 idx)
+static struct ipt_pair_val *ipt_pair(__u32 src, __u32 dst)
 {
-	return idx < NCPU * NCPU ? &S.pairs[idx] : NULL;
+	if (S.pair_map_full || src >= NCPU || dst >= NCPU)
+		return NULL;
+	return &S.pairs[src * NCPU + dst];
 }
 
 static __u64 ipt_mask_word(const void *mask, __u32 w)
@@ -92,7 +96,7 @@ static int setup(void **state)
 	memset(cpu_node, 0, sizeof(cpu_node));
 	stale_ns = STALE_NS;
 	unserved_ns = 1000000;
-	nr_cpus = NCPU;
+	nr_cpus = nr_cpus_all = NCPU;
 	aggregate = pair_counts = csd_pairing = false;
 	ksym_call_single = FN_CALL_SINGLE;
 	ksym_call_many = 0;
@@ -129,7 +133,7 @@ static int sim_send(__u32 src, __u32 dst, int kind, __u64 t)
 /* on_send_mask(): one multicast send fans out to every CPU in @mask */
 static void sim_send_mask(__u32 src, __u64 mask, __u64 t)
 {
-	__u64 words[IPT_MASK_WORDS] = { mask };
+	__u64 words[IPT_MASK_WORDS_ALL] = { mask };
 
 	at(src, t);
 	ipt_on_send_mask(words, 0xffffffff81000000ULL + src);
@@ -616,6 +620,52 @@ static void test_unserved_send(void **state)
 	assert_int_equal(S.stats[ST_UNSERVED], 1);
 }
 
+/* A machine with more CPUs than IPT_MAX_CPUS: the targets beyond it are
+ * counted, one per target, never dropped silently. */
+static void test_cpus_beyond_limit(void **state)
+{
+	__u64 words[IPT_MASK_WORDS_ALL] = { 0 };
+
+	(void)state;
+	nr_cpus = IPT_MAX_CPUS;
+	nr_cpus_all = IPT_MAX_CPUS + 130;
+	words[0] = 1 << 1;				/* CPU 1 */
+	words[IPT_MASK_WORDS - 1] = 1ULL << 63;		/* CPU 1023 */
+	words[IPT_MASK_WORDS] = 3;			/* CPUs 1024, 1025 */
+	words[IPT_MASK_WORDS + 2] = 1 << 1;		/* CPU 1153 */
+	at(0, 1000);
+	ipt_on_send_mask(words, 0xffffffff81000000ULL);
+	assert_int_equal(SENDS, 2);
+	assert_int_equal(SLOT(1023, IPI_CALL_MANY).send_ns, 1000);
+	assert_int_equal(S.stats[ST_CPU_RANGE], 3);
+	/* a single-target send beyond the limit, and a handler there */
+	at(0, 2000);
+	ipt_note_send(IPT_MAX_CPUS + 5, IPI_CALL_SINGLE, 0, 0, 0);
+	assert_int_equal(S.stats[ST_CPU_RANGE], 4);
+	at(IPT_MAX_CPUS + 5, 3000);
+	ipt_on_entry(IPI_CALL_SINGLE);
+	assert_int_equal(S.stats[ST_CPU_RANGE], 5);
+	assert_int_equal(SENDS, 2);
+}
+
+/* Aggregate mode with -C: a pair the full pair map refuses is a counted
+ * loss; its latency still reaches the class histogram. */
+static void test_pair_map_full(void **state)
+{
+	(void)state;
+	aggregate = pair_counts = true;
+	sim_send(0, 1, IPI_CALL_SINGLE, 1000);
+	sim_handler(1, IPI_CALL_SINGLE, 1500);
+	assert_int_equal(S.pairs[0 * NCPU + 1].count[IPI_CALL_SINGLE], 1);
+	S.pair_map_full = true;
+	sim_send(0, 2, IPI_CALL_SINGLE, 2000);
+	sim_handler(2, IPI_CALL_SINGLE, 2700);
+	assert_int_equal(S.stats[ST_PAIR_FULL], 1);
+	assert_int_equal(S.stats[ST_HANDLED], 2);
+	assert_int_equal(S.hist[2][IPT_NUMA_SAME * IPT_AGG_KINDS +
+				   IPI_CALL_SINGLE].count, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -636,6 +686,8 @@ int main(void)
 		cmocka_unit_test_setup(test_csd_pairing, setup),
 		cmocka_unit_test_setup(test_aggregate, setup),
 		cmocka_unit_test_setup(test_unserved_send, setup),
+		cmocka_unit_test_setup(test_cpus_beyond_limit, setup),
+		cmocka_unit_test_setup(test_pair_map_full, setup),
 	};
 
 	return cmocka_run_group_tests_name("pair", tests, NULL, NULL);
