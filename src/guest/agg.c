@@ -120,17 +120,8 @@ static void add_pair(struct agg *a, const struct ipi_event *e)
 	p = pairs_get(&a->pairs, e->src_cpu, e->dst_cpu, 1);
 	if (!p)
 		return;
-	if (!p->h)
-		p->h = calloc(1, sizeof(*p->h));
-	if (!p->count || e->lat_ns < p->min)
-		p->min = e->lat_ns;
-	if (e->lat_ns > p->max)
-		p->max = e->lat_ns;
-	p->count++;
-	p->sum += e->lat_ns;
+	pair_add(p, e->lat_ns);
 	p->kinds[e->kind]++;
-	if (p->h)
-		hist_add(p->h, e->lat_ns);
 }
 
 void agg_add(struct agg *a, const struct ipi_event *e)
@@ -234,8 +225,9 @@ void agg_set_pair(struct agg *a, int src, int dst, const __u64 *kind_counts,
 	p = pairs_get(&a->pairs, src, dst, n != 0);
 	if (!p)
 		return;
-	free(p->h);
-	p->h = NULL;
+	free(p->b);
+	p->b = NULL;
+	p->nb = p->cap_b = 0;
 	memcpy(p->kinds, kind_counts, sizeof(p->kinds));
 	p->count = n;
 	p->sum = sum_ns;
@@ -252,5 +244,5 @@ __u64 agg_pair_mean(const struct agg *a, int src, int dst)
 
 __u64 agg_pair_median(const struct agg *a, const struct pair_stat *p)
 {
-	return p->h && !a->pairs_mean_only ? hist_percentile(p->h, 50) : 0;
+	return a->pairs_mean_only ? 0 : pair_percentile(p, 50);
 }

@@ -9,6 +9,13 @@
 #include "ipitrace.h"
 #include "hist.h"
 
+/* A pair's latencies as the non-empty slots of a log-linear histogram
+ * (struct hist's layout): a few dozen at most, instead of 4 KiB a pair. */
+struct pair_bucket {
+	__u16 slot;
+	__u32 count;
+};
+
 struct pair_stat {
 	__u32 src;
 	__u32 dst;
@@ -18,7 +25,9 @@ struct pair_stat {
 	__u64 min;
 	__u64 max;
 	__u64 kinds[IPI_KIND_MAX];
-	struct hist *h;			/* latencies (per-event -C), else NULL */
+	struct pair_bucket *b;		/* latencies (per-event -C), else NULL */
+	__u16 nb;
+	__u16 cap_b;
 };
 
 struct pair_table {
@@ -35,6 +44,10 @@ const struct pair_stat *pairs_find(const struct pair_table *t, __u32 src,
 				   __u32 dst);
 /* Every used entry, sorted by (src, dst); the caller frees; NULL if none. */
 struct pair_stat **pairs_sorted(const struct pair_table *t, size_t *n);
+/* add one latency to the pair's count, sum, min, max and histogram */
+void pair_add(struct pair_stat *p, __u64 lat_ns);
+/* p in [0, 100] from the histogram; 0 without one */
+__u64 pair_percentile(const struct pair_stat *p, double pct);
 void pairs_clear(struct pair_table *t);
 void pairs_free(struct pair_table *t);
 /* bytes allocated for the table and its histograms */

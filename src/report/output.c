@@ -176,7 +176,7 @@ static void emit_pair(struct emitter *e, const struct agg *a,
 	emit_str(e, "numa", numa_class_name(agg_numa_class(a, p->src, p->dst)));
 	emit_u64(e, "count", p->count);
 	emit_u64(e, "avg_ns", p->sum / p->count);
-	if (a->pairs_mean_only || !p->h)
+	if (a->pairs_mean_only || !p->nb)
 		emit_null(e, "p50_ns");
 	else
 		emit_u64(e, "p50_ns", agg_pair_median(a, p));
