@@ -40,7 +40,7 @@ DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 DEPS_PKGS += $(EXTRA_DEPS_PKGS)
 DEPS_PKGS += qemu-system-x86 busybox-static xz-utils zstd cpio
 
-.PHONY: all deps run check unit integration clean vmlinux tools bench static bench-agg
+.PHONY: all deps run check unit integration clean vmlinux tools bench static bench-agg storm
 all: $(SKELS) $(OUTPUT) tools
 
 # skeletons and BPF objects are wanted outputs, not intermediates
@@ -153,7 +153,11 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
 	@python3 tests/bench/overhead.py
-	@$(MAKE) --no-print-directory bench-agg
+	@$(MAKE) --no-print-directory bench-agg storm
+
+# An IPI storm traced for 60 s, per-event and --aggregate: rates, every loss
+storm: all
+	@python3 tests/integration/storm.py --seconds 60
 
 # Aggregation at 64/256/1,024 CPUs (tests/bench/aggbench.c): this tree's
 # sparse pairs beside the dense arrays of commit $(DENSE_BASE), from git
