@@ -83,8 +83,9 @@ def show(r):
     c, load = r["counters"], r["load"]
     ev = c.get("paired", 0)
     print("%s, %d s: ipiload %d membarrier calls CPU 0 -> 1, %.0f/s, rtt p50 "
-          "%d ns" % (r["mode"], r["seconds"], load["count"],
-                     load["rate_per_s"], load["rtt_p50_ns"]))
+          "%d ns (a call sends no IPI while CPU 1's busy thread is not "
+          "running there)" % (r["mode"], r["seconds"], load["count"],
+                              load["rate_per_s"], load["rtt_p50_ns"]))
     print("  /proc/interrupts CAL delta on CPU 1: %d (to ipitrace's exit: %d),"
           " %.0f IPIs/s" % (r["cal_inner"], r["cal_outer"],
                             r["cal_inner"] / r["seconds"]))
@@ -95,7 +96,7 @@ def show(r):
                                      r["lost_total"]))
     print("  counters: %s" % " ".join("%s=%d" % kv for kv in c.items()))
     print("  ipitrace CPU: %.2f s over the storm = %.1f ms per 1M IPIs paired"
-          % (r["cpu_s"], r["cpu_s"] * 1e9 / max(ev, 1) / 1e3))
+          % (r["cpu_s"], r["cpu_s"] * 1e9 / max(ev, 1)))
     for k, v in list(r["lost"].items()) + list(c.items()):
         if v and k in EXPLAIN:
             print("    %s=%d: %s" % (k, v, EXPLAIN[k]))
