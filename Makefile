@@ -3,7 +3,9 @@
 #   make          build ipitrace (and test tools)
 #   make run      install missing packages, build, trace IPIs for 10 s
 #   make check    install missing packages, build, run every test
-#   make bench    overhead benchmark (results/overhead.md)
+#   make bench    overhead benchmark (results/overhead.md), bench-agg, storm
+#   make bench-agg  aggregation memory/time at 64/256/1,024 CPUs, before/after
+#   make storm    an IPI storm traced for 60 s: rates and every loss
 #   make vmlinux  regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF
 
 ARCH      ?= x86
