@@ -218,7 +218,7 @@ void agg_set_pair(struct agg *a, int src, int dst, const __u64 *kind_counts,
 	__u64 n = 0;
 	int k;
 
-	if (src < 0 || dst < 0 || !in_range(a, src, dst))
+	if (a->no_pairs || src < 0 || dst < 0 || !in_range(a, src, dst))
 		return;
 	for (k = 0; k < IPI_KIND_MAX; k++)
 		n += kind_counts[k];

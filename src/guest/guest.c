@@ -339,9 +339,10 @@ static void scrape_metrics(struct emitter *e, void *ctx)
 	int i;
 
 	ring_buffer__consume(g->rb);
-	if (!kagg_read(&g->snap[0], bpf_map__fd(g->skel->maps.agg_hist),
-		       pair_fd(g)))
-		kagg_fill(&g->total, &g->snap[0], &g->base_snap, kagg_what(g));
+	/* /metrics has no pairs: the pair map is not read per scrape */
+	if (!kagg_read(&g->snap[0], bpf_map__fd(g->skel->maps.agg_hist), -1))
+		kagg_fill(&g->total, &g->snap[0], &g->base_snap,
+			  kagg_what(g) & ~KAGG_PAIRS);
 	read_percpu_counters(bpf_map__fd(g->skel->maps.stats), ST_MAX, cur);
 	for (i = 0; i < ST_MAX; i++)
 		r.stats[i] = cur[i] - g->base[i];
