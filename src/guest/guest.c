@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -392,6 +393,18 @@ static void guest_cleanup(void *ctx)
 	topology_free(&g->topo);
 }
 
+/* A ring fd per CPU: 1,024 CPUs pass the usual soft limit of 1,024 fds. */
+static void raise_fd_limit(int nr_cpus)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)nr_cpus + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static int guest_prepare(struct run *r, void *ctx)
 {
 	struct guest *g = ctx;
@@ -409,6 +422,7 @@ static int guest_prepare(struct run *r, void *ctx)
 		fprintf(stderr, "ipitrace: warning: tracing CPUs 0-%d of %d; IPIs of the others count as cpu_out_of_range\n",
 			IPT_MAX_CPUS - 1, g->nr_cpus_all);
 	}
+	raise_fd_limit(g->nr_cpus);
 	if (load_topology(&g->topo, g->o->sysfs_root, g->o->numa_map))
 		return -1;
 	g->ksyms = ksyms_load("/proc/kallsyms");
