@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the guest BPF programs do per event, written once: bpf/ipi_guest.bpf.c
- * runs it in the kernel and tests/unit/test_pair.c drives the same code with
+ * runs it in the kernel and tests/unit/test_pair*.c (pair_sim.h) drive the same code with
  * synthetic events. The includer provides the kernel-facing parts as small
  * shims:
  *
