@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the guest BPF programs do per event, written once: bpf/ipi_guest.bpf.c
- * runs it in the kernel and tests/unit/test_pair*.c (pair_sim.h) drive the same code with
- * synthetic events. The includer provides the kernel-facing parts as small
+ * runs it in the kernel and tests/unit/test_pair*.c (over pair_sim.h) drive
+ * the same code with synthetic events. The includer provides the kernel-facing parts as small
  * shims:
  *
  *   __u64 ipt_now(void)                  bpf_ktime_get_ns()
