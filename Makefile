@@ -3,7 +3,9 @@
 #   make          build ipitrace (and test tools)
 #   make run      install missing packages, build, trace IPIs for 10 s
 #   make check    install missing packages, build, run every test
-#   make bench    overhead benchmark (results/overhead.md)
+#   make bench    overhead benchmark (results/overhead.md), bench-agg, storm
+#   make bench-agg  aggregation memory/time at 64/256/1,024 CPUs, before/after
+#   make storm    an IPI storm traced for 60 s: rates and every loss
 #   make vmlinux  regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF
 
 ARCH      ?= x86
@@ -40,7 +42,7 @@ DEPS_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config \
 DEPS_PKGS += $(EXTRA_DEPS_PKGS)
 DEPS_PKGS += qemu-system-x86 busybox-static xz-utils zstd cpio
 
-.PHONY: all deps run check unit integration clean vmlinux tools bench static
+.PHONY: all deps run check unit integration clean vmlinux tools bench static bench-agg storm
 all: $(SKELS) $(OUTPUT) tools
 
 # skeletons and BPF objects are wanted outputs, not intermediates
@@ -168,3 +170,25 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
 	@python3 tests/bench/overhead.py
+	@$(MAKE) --no-print-directory bench-agg storm
+
+# An IPI storm traced for 60 s, per-event and --aggregate: rates, every loss
+storm: all
+	@python3 tests/integration/storm.py --seconds 60
+
+# Aggregation at 64/256/1,024 CPUs (tests/bench/aggbench.c): this tree's
+# sparse pairs beside the dense arrays of commit $(DENSE_BASE), from git
+DENSE_BASE := 0906bc6
+$(BUILD)/dense/%:
+	@mkdir -p $(@D)
+	git show $(DENSE_BASE):src/guest/$* > $@
+
+$(BUILD)/aggbench: tests/bench/aggbench.c $(BUILD)/libipitrace.a
+	$(CC) $(CFLAGS) $< $(BUILD)/libipitrace.a $(LDLIBS) -o $@
+
+$(BUILD)/aggbench-dense: tests/bench/aggbench.c $(addprefix $(BUILD)/dense/,agg.c agg.h kagg.c kagg.h) $(BUILD)/libipitrace.a
+	$(CC) -DDENSE -I$(BUILD)/dense $(CFLAGS) $< $(BUILD)/dense/agg.c $(BUILD)/dense/kagg.c $(BUILD)/libipitrace.a $(LDLIBS) -o $@
+
+bench-agg: $(BUILD)/aggbench
+	@$(MAKE) --no-print-directory $(BUILD)/aggbench-dense || echo "bench-agg: no git history of $(DENSE_BASE): the dense code's figures are not measured"
+	@python3 tests/bench/aggbench.py $(BUILD)/aggbench-dense $(BUILD)/aggbench

@@ -32,6 +32,7 @@ extern const void bpf_ringbuf_notify __ksym __weak;	/* our own wake-ups */
 const volatile __u64 stale_ns = 1000000000ULL;
 const volatile __u64 unserved_ns = 1000000ULL;
 const volatile __u32 nr_cpus = IPT_MAX_CPUS;
+const volatile __u32 nr_cpus_all = IPT_MAX_CPUS;	/* may exceed nr_cpus */
 const volatile bool aggregate;		/* histograms in the kernel, no records */
 const volatile bool pair_counts;	/* aggregate mode with -C */
 const volatile bool csd_pairing;	/* csd:* programs attached */
@@ -70,10 +71,12 @@ struct {
 	__type(value, struct ipt_hist_val);
 } agg_hist SEC(".maps");
 
+/* -C: one entry per CPU pair seen; the loader sizes it and, where the
+ * kernel lets tracing programs use them (6.1+), drops preallocation. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
-	__type(key, __u32);
+	__type(key, struct ipt_pair_key);
 	__type(value, struct ipt_pair_val);
 } pair_agg SEC(".maps");
 
@@ -93,6 +96,14 @@ static __always_inline void ipt_stat(__u32 idx)
 	ipt_stat_inc(&stats, idx);
 }
 
+static __always_inline void ipt_stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		__sync_fetch_and_add(v, n);
+}
+
 /* The consumer drains the rings on its timer: never wake it from here, a
  * wake-up is an irq_work self-IPI. A full ring is a counted drop. */
 static __always_inline void ipt_emit(const struct ipi_event *e)
@@ -110,9 +121,18 @@ static __always_inline struct ipt_hist_val *ipt_hist(__u32 idx)
 	return bpf_map_lookup_elem(&agg_hist, &idx);
 }
 
-static __always_inline struct ipt_pair_val *ipt_pair(__u32 idx)
+static const struct ipt_pair_val pair_zero;
+
+/* Only the target CPU writes a pair's counters; any CPU may create it. */
+static __always_inline struct ipt_pair_val *ipt_pair(__u32 src, __u32 dst)
 {
-	return bpf_map_lookup_elem(&pair_agg, &idx);
+	struct ipt_pair_key k = { .src = src, .dst = dst };
+	struct ipt_pair_val *v = bpf_map_lookup_elem(&pair_agg, &k);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(&pair_agg, &k, &pair_zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&pair_agg, &k);
 }
 
 static __always_inline __u64 ipt_mask_word(const void *mask, __u32 w)

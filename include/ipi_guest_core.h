@@ -1,22 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the guest BPF programs do per event, written once: bpf/ipi_guest.bpf.c
- * runs it in the kernel and tests/unit/test_pair.c drives the same code with
- * synthetic events. The includer provides the kernel-facing parts as small
+ * runs it in the kernel and tests/unit/test_pair*.c (over pair_sim.h) drive
+ * the same code with synthetic events. The includer provides the kernel-facing parts as small
  * shims:
  *
  *   __u64 ipt_now(void)                  bpf_ktime_get_ns()
  *   __u32 ipt_this_cpu(void)             bpf_get_smp_processor_id()
  *   void  ipt_stat(__u32 idx)            bump counter idx (enum ipt_stat)
+ *   void  ipt_stat_add(__u32 idx, __u64 n)   add n to counter idx
  *   void  ipt_emit(const struct ipi_event *e)   one record to user space
  *   struct ipt_hist_val *ipt_hist(__u32 idx)    this CPU's histogram
- *   struct ipt_pair_val *ipt_pair(__u32 idx)    (src, dst) counters
+ *   struct ipt_pair_val *ipt_pair(__u32 src, __u32 dst)
+ *                                        (src, dst) counters, created on
+ *                                        first use; NULL: the map is full
  *   __u64 ipt_mask_word(const void *mask, __u32 w)  word w of a cpumask
  *   IPT_KSYM_CALL_SINGLE, IPT_KSYM_CALL_MANY, IPT_KSYM_RB_NOTIFY:
  *                                        kernel addresses, 0 when unknown
  *
  * and these variables (read-only data in BPF, set by the loader):
- *   stale_ns, unserved_ns, nr_cpus, aggregate, pair_counts, csd_pairing,
+ *   stale_ns, unserved_ns, nr_cpus (<= IPT_MAX_CPUS), nr_cpus_all (the
+ *   machine's possible CPUs), aggregate, pair_counts, csd_pairing,
  *   cpu_node[IPT_MAX_CPUS], pending[IPT_MAX_CPUS], cpu_state[IPT_MAX_CPUS],
  *   csds[IPT_CSD_SLOTS].
  */
@@ -82,12 +86,17 @@ static __always_inline void ipt_agg_add(__u32 src, __u32 dst, int kind,
 
 	if (h)
 		ipt_hist_add(h, lat);
-	if (!pair_counts || kind >= IPI_KIND_MAX || src >= nr_cpus ||
-	    dst >= nr_cpus)
+	if (!pair_counts || kind >= IPI_KIND_MAX)
 		return;
-	p = ipt_pair(src * nr_cpus + dst);
-	if (!p)
+	if (src >= nr_cpus || dst >= nr_cpus) {
+		ipt_stat(ST_CPU_RANGE);
 		return;
+	}
+	p = ipt_pair(src, dst);
+	if (!p) {
+		ipt_stat(ST_PAIR_FULL);
+		return;
+	}
 	p->count[kind]++;
 	p->sum_ns += lat;
 }
@@ -153,6 +162,31 @@ static __always_inline int ipt_on_send_cpu(__u32 cpu, __u64 callsite,
 	return 0;
 }
 
+static __always_inline __u64 ipt_popcount(__u64 x)
+{
+	x -= (x >> 1) & 0x5555555555555555ULL;
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (x * 0x0101010101010101ULL) >> 56;
+}
+
+/* Targets beyond IPT_MAX_CPUS: counted, one per target, not traced. */
+static __always_inline void ipt_count_beyond(const void *mask)
+{
+	__u64 n = 0;
+	__u32 w;
+
+	if (nr_cpus_all <= IPT_MAX_CPUS)
+		return;
+	for (w = IPT_MASK_WORDS; w < IPT_MASK_WORDS_ALL; w++) {
+		if (w * 64 >= nr_cpus_all)
+			break;
+		n += ipt_popcount(ipt_mask_word(mask, w));
+	}
+	if (n)
+		ipt_stat_add(ST_CPU_RANGE, n);
+}
+
 /* A multicast function call fans out to one pending send per target. */
 static __always_inline void ipt_on_send_mask(const void *mask, __u64 callsite)
 {
@@ -171,6 +205,7 @@ static __always_inline void ipt_on_send_mask(const void *mask, __u64 callsite)
 					      callsite, func, 0);
 		}
 	}
+	ipt_count_beyond(mask);
 }
 
 /* ipi:ipi_send_cpumask. generic_smp_call_function_interrupt is its own
@@ -254,7 +289,12 @@ static __always_inline int ipt_on_entry(int kind)
 
 static __always_inline struct csd_slot *ipt_csd_slot(__u64 csd)
 {
-	__u32 idx = (__u32)((csd >> 5) ^ (csd >> 19)) & (IPT_CSD_SLOTS - 1);
+	/* Fibonacci hashing: every address bit counts. CSDs are per-CPU
+	 * data, at the same offset in areas a power of two apart, which a
+	 * few low address bits map to the same slots (seen: 49 collisions
+	 * in a 16-vCPU guest) */
+	__u32 idx = (__u32)((csd * 0x9e3779b97f4a7c15ULL) >> 50) &
+		    (IPT_CSD_SLOTS - 1);
 
 	return &csds[idx];
 }

@@ -7,8 +7,12 @@
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #endif
 
-#define IPT_MAX_CPUS		256
+/* CPUs traced: KVM's vCPU limit. A CPU beyond it is counted
+ * (cpu_out_of_range), never dropped silently; a cpumask is read up to
+ * IPT_MASK_WORDS_ALL words (x86's NR_CPUS limit) to count those. */
+#define IPT_MAX_CPUS		1024
 #define IPT_MASK_WORDS		(IPT_MAX_CPUS / 64)
+#define IPT_MASK_WORDS_ALL	(8192 / 64)
 
 /* IPI kinds, one list: X(enum, report name). A kind's send and handler
  * hooks are roles in src/guest/guest.c, its classification in
@@ -34,7 +38,13 @@ enum ipt_numa { IPT_NUMA_SAME, IPT_NUMA_CROSS, IPT_NUMA_UNKNOWN, IPT_NUMA_MAX };
 #define IPT_AGG_KINDS		(IPI_KIND_MAX + 1)
 #define IPT_AGG_SLOTS		(IPT_NUMA_MAX * IPT_AGG_KINDS)
 
-/* Aggregate mode: per (source, target) CPU pair. */
+/* Aggregate mode with -C: a hash map entry per (source, target) CPU pair
+ * seen, so memory follows the pairs seen, not the CPU count squared. */
+struct ipt_pair_key {
+	__u16 src;
+	__u16 dst;
+};
+
 struct ipt_pair_val {
 	__u64 count[IPI_KIND_MAX];
 	__u64 sum_ns;
@@ -95,6 +105,8 @@ struct ipi_event {
 	  "a queued CSD's slot taken by another CSD")			\
 	X(ST_CPU_RANGE, "cpu_out_of_range", KERNEL,			\
 	  "CPU id beyond IPT_MAX_CPUS (or the loader's matrix)")	\
+	X(ST_PAIR_FULL, "pair_map_full", KERNEL,			\
+	  "a CPU pair's counts lost: the pair map was full")		\
 	X(ST_RECURSION_MISS, "recursion_misses", LOADER,		\
 	  "hook runs the kernel skipped (bpf_prog_info)")
 

@@ -17,12 +17,9 @@ int agg_init(struct agg *a, const struct topology *t, int nr_cpus)
 	memset(a, 0, sizeof(*a));
 	a->topo = t;
 	a->nr_cpus = nr_cpus;
-	a->pairs = calloc((size_t)nr_cpus * nr_cpus, sizeof(*a->pairs));
-	a->pair_kinds = calloc((size_t)nr_cpus * nr_cpus * IPI_KIND_MAX,
-			       sizeof(*a->pair_kinds));
 	a->cap_callers = 1024;
 	a->callers = calloc(a->cap_callers, sizeof(*a->callers));
-	if (!a->pairs || !a->pair_kinds || !a->callers) {
+	if (!a->callers) {
 		agg_free(a);
 		return -ENOMEM;
 	}
@@ -100,23 +97,26 @@ static void add_caller(struct agg *a, const struct ipi_event *e)
 		c->max_ns = e->lat_ns;
 }
 
+static int in_range(const struct agg *a, __u64 src, __u64 dst)
+{
+	return src < (__u64)a->nr_cpus && dst < (__u64)a->nr_cpus;
+}
+
 static void add_pair(struct agg *a, const struct ipi_event *e)
 {
-	struct hist **h;
+	struct pair_stat *p;
 
-	if (e->src_cpu >= (__u32)a->nr_cpus || e->dst_cpu >= (__u32)a->nr_cpus) {
+	if (!in_range(a, e->src_cpu, e->dst_cpu)) {
 		a->out_of_range++;
 		return;
 	}
-	a->pair_kinds[(e->src_cpu * a->nr_cpus + e->dst_cpu) * IPI_KIND_MAX +
-		      e->kind]++;
-	if (a->no_pair_hists)
+	if (a->no_pairs)
 		return;
-	h = &a->pairs[e->src_cpu * a->nr_cpus + e->dst_cpu];
-	if (!*h)
-		*h = calloc(1, sizeof(**h));
-	if (*h)
-		hist_add(*h, e->lat_ns);
+	p = pairs_get(&a->pairs, e->src_cpu, e->dst_cpu, 1);
+	if (!p)
+		return;
+	pair_add(p, e->lat_ns);
+	p->kinds[e->kind]++;
 }
 
 void agg_add(struct agg *a, const struct ipi_event *e)
@@ -130,33 +130,28 @@ void agg_add(struct agg *a, const struct ipi_event *e)
 	add_pair(a, e);
 }
 
-const struct hist *agg_pair(const struct agg *a, int src, int dst)
+const struct pair_stat *agg_pair(const struct agg *a, int src, int dst)
 {
-	if (src < 0 || dst < 0 || src >= a->nr_cpus || dst >= a->nr_cpus)
+	const struct pair_stat *p;
+
+	if (src < 0 || dst < 0 || !in_range(a, src, dst))
 		return NULL;
-	return a->pairs[src * a->nr_cpus + dst];
+	p = pairs_find(&a->pairs, src, dst);
+	return p && p->count ? p : NULL;
 }
 
 __u64 agg_pair_kind(const struct agg *a, int src, int dst, int kind)
 {
-	if (src < 0 || dst < 0 || src >= a->nr_cpus || dst >= a->nr_cpus ||
-	    kind < 0 || kind >= IPI_KIND_MAX)
-		return 0;
-	return a->pair_kinds[(src * a->nr_cpus + dst) * IPI_KIND_MAX + kind];
+	const struct pair_stat *p = agg_pair(a, src, dst);
+
+	return p && kind >= 0 && kind < IPI_KIND_MAX ? p->kinds[kind] : 0;
 }
 
 void agg_reset(struct agg *a)
 {
-	size_t i;
-
 	memset(a->ipi, 0, sizeof(a->ipi));
 	memset(a->csd, 0, sizeof(a->csd));
-	for (i = 0; i < (size_t)a->nr_cpus * a->nr_cpus; i++) {
-		free(a->pairs[i]);
-		a->pairs[i] = NULL;
-	}
-	memset(a->pair_kinds, 0, (size_t)a->nr_cpus * a->nr_cpus *
-	       IPI_KIND_MAX * sizeof(*a->pair_kinds));
+	pairs_clear(&a->pairs);
 	memset(a->callers, 0, a->cap_callers * sizeof(*a->callers));
 	a->nr_callers = 0;
 	a->out_of_range = 0;
@@ -165,13 +160,8 @@ void agg_reset(struct agg *a)
 
 void agg_free(struct agg *a)
 {
-	if (a->pairs && a->pair_kinds && a->callers)
-		agg_reset(a);
-	free(a->pair_kinds);
-	free(a->pairs);
+	pairs_free(&a->pairs);
 	free(a->callers);
-	a->pairs = NULL;
-	a->pair_kinds = NULL;
 	a->callers = NULL;
 }
 
@@ -215,39 +205,39 @@ void agg_set_class(struct agg *a, int numa, int kind, const struct hist *h)
 		a->ipi[numa][kind] = *h;
 }
 
+/* A pair's totals from the kernel: count and sum by kind, no histogram. */
 void agg_set_pair(struct agg *a, int src, int dst, const __u64 *kind_counts,
 		  __u64 sum_ns)
 {
-	struct hist **h;
+	struct pair_stat *p;
 	__u64 n = 0;
 	int k;
 
-	if (src < 0 || dst < 0 || src >= a->nr_cpus || dst >= a->nr_cpus)
+	if (a->no_pairs || src < 0 || dst < 0 || !in_range(a, src, dst))
 		return;
-	for (k = 0; k < IPI_KIND_MAX; k++) {
-		a->pair_kinds[(src * a->nr_cpus + dst) * IPI_KIND_MAX + k] =
-			kind_counts[k];
+	for (k = 0; k < IPI_KIND_MAX; k++)
 		n += kind_counts[k];
-	}
-	h = &a->pairs[src * a->nr_cpus + dst];
-	if (!n) {
-		free(*h);
-		*h = NULL;
+	p = pairs_get(&a->pairs, src, dst, n != 0);
+	if (!p)
 		return;
-	}
-	if (!*h)
-		*h = calloc(1, sizeof(**h));
-	if (!*h)
-		return;
-	hist_reset(*h);
-	(*h)->count = n;
-	(*h)->sum = sum_ns;
+	free(p->b);
+	p->b = NULL;
+	p->nb = p->cap_b = 0;
+	memcpy(p->kinds, kind_counts, sizeof(p->kinds));
+	p->count = n;
+	p->sum = sum_ns;
+	p->min = p->max = 0;
 	a->pairs_mean_only = true;
 }
 
 __u64 agg_pair_mean(const struct agg *a, int src, int dst)
 {
-	const struct hist *h = agg_pair(a, src, dst);
+	const struct pair_stat *p = agg_pair(a, src, dst);
 
-	return h ? hist_mean(h) : 0;
+	return p && p->count ? p->sum / p->count : 0;
+}
+
+__u64 agg_pair_median(const struct agg *a, const struct pair_stat *p)
+{
+	return a->pairs_mean_only ? 0 : pair_percentile(p, 50);
 }

@@ -9,6 +9,7 @@
 #include <linux/types.h>
 #include "ipitrace.h"
 #include "hist.h"
+#include "pairs.h"
 #include "topology.h"
 
 struct caller_stat {
@@ -26,14 +27,13 @@ struct agg {
 	int nr_cpus;
 	struct hist ipi[IPT_NUMA_MAX][IPI_KIND_MAX];
 	struct hist csd[IPT_NUMA_MAX];
-	struct hist **pairs;		/* [src * nr_cpus + dst], lazily */
-	__u64 *pair_kinds;		/* [(src * nr_cpus + dst) * IPI_KIND_MAX + kind] */
+	struct pair_table pairs;	/* the (src, dst) pairs seen */
 	struct caller_stat *callers;	/* open addressing, cap_callers slots */
 	size_t nr_callers;
 	size_t cap_callers;
 	__u64 out_of_range;		/* records with a CPU id >= nr_cpus */
 	bool pairs_mean_only;		/* aggregate mode: pair counts and sums only */
-	bool no_pair_hists;		/* no per-pair histograms (~4 KiB a pair) */
+	bool no_pairs;			/* no pair table (only -C prints it) */
 };
 
 const char *ipi_kind_name(int kind);
@@ -42,15 +42,17 @@ void agg_add(struct agg *a, const struct ipi_event *e);
 void agg_reset(struct agg *a);
 void agg_free(struct agg *a);
 int agg_numa_class(const struct agg *a, __u32 src, __u32 dst);
-const struct hist *agg_pair(const struct agg *a, int src, int dst);
+/* NULL: no IPI seen from src to dst */
+const struct pair_stat *agg_pair(const struct agg *a, int src, int dst);
 __u64 agg_pair_kind(const struct agg *a, int src, int dst, int kind);
-/* callers sorted by count, descending; returns how many (<= max) */
 /* Aggregate mode: histograms and pair totals read from the kernel. */
 void agg_set_class(struct agg *a, int numa, int kind, const struct hist *h);
 void agg_set_pair(struct agg *a, int src, int dst, const __u64 *kind_counts,
 		  __u64 sum_ns);
-/* mean latency of a pair, 0 if none */
+/* mean / median latency of a pair, 0 if none (median: 0 in mean-only) */
 __u64 agg_pair_mean(const struct agg *a, int src, int dst);
+__u64 agg_pair_median(const struct agg *a, const struct pair_stat *p);
+/* callers sorted by count, descending; returns how many (<= max) */
 size_t agg_top_callers(const struct agg *a, struct caller_stat *out,
 		       size_t max);
 

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/types.h>
@@ -68,7 +70,8 @@ struct guest {
 	struct topology topo;
 	struct ksyms *ksyms;
 	struct agg agg;
-	int nr_cpus;
+	int nr_cpus;			/* traced: at most IPT_MAX_CPUS */
+	int nr_cpus_all;		/* the machine's possible CPUs */
 	__u64 prev[ST_MAX];
 	__u64 prev_misses;
 	struct kagg_snap snap[2];	/* in-kernel histograms: current, previous */
@@ -246,12 +249,16 @@ static int open_object(struct guest *g, const struct bpf_object_open_opts *oo)
 	g->run->obj = s->obj;
 	s->rodata->stale_ns = (__u64)g->o->stale_ms * 1000000ULL;
 	s->rodata->nr_cpus = g->nr_cpus;
+	s->rodata->nr_cpus_all = g->nr_cpus_all;
 	s->rodata->aggregate = g->o->aggregate;
 	s->rodata->pair_counts = g->o->aggregate && g->o->cpu_pairs;
 	set_cpu_nodes(g);
-	if (s->rodata->pair_counts)
-		bpf_map__set_max_entries(s->maps.pair_agg,
-					 g->nr_cpus * g->nr_cpus);
+	if (s->rodata->pair_counts) {
+		struct utsname u;
+
+		uname(&u);
+		kagg_size_pair_map(s->maps.pair_agg, g->nr_cpus, u.release);
+	}
 	g->rb_size = ring_size(g);
 	bpf_map__set_max_entries(s->maps.events, g->nr_cpus);
 	if (create_rings(g))
@@ -338,9 +345,10 @@ static void scrape_metrics(struct emitter *e, void *ctx)
 	int i;
 
 	ring_buffer__consume(g->rb);
-	if (!kagg_read(&g->snap[0], bpf_map__fd(g->skel->maps.agg_hist),
-		       pair_fd(g)))
-		kagg_fill(&g->total, &g->snap[0], &g->base_snap, kagg_what(g));
+	/* /metrics has no pairs: the pair map is not read per scrape */
+	if (!kagg_read(&g->snap[0], bpf_map__fd(g->skel->maps.agg_hist), -1))
+		kagg_fill(&g->total, &g->snap[0], &g->base_snap,
+			  kagg_what(g) & ~KAGG_PAIRS);
 	read_percpu_counters(bpf_map__fd(g->skel->maps.stats), ST_MAX, cur);
 	for (i = 0; i < ST_MAX; i++)
 		r.stats[i] = cur[i] - g->base[i];
@@ -391,14 +399,36 @@ static void guest_cleanup(void *ctx)
 	topology_free(&g->topo);
 }
 
+/* A ring fd per CPU: 1,024 CPUs pass the usual soft limit of 1,024 fds. */
+static void raise_fd_limit(int nr_cpus)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)nr_cpus + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static int guest_prepare(struct run *r, void *ctx)
 {
 	struct guest *g = ctx;
 
 	g->run = r;
-	g->nr_cpus = libbpf_num_possible_cpus();
-	if (g->nr_cpus > IPT_MAX_CPUS)
+	g->nr_cpus_all = libbpf_num_possible_cpus();
+	if (g->nr_cpus_all <= 0) {
+		fprintf(stderr, "ipitrace: cannot count the possible CPUs: %s\n",
+			strerror(g->nr_cpus_all ? -g->nr_cpus_all : EINVAL));
+		return -1;
+	}
+	g->nr_cpus = g->nr_cpus_all;
+	if (g->nr_cpus > IPT_MAX_CPUS) {
 		g->nr_cpus = IPT_MAX_CPUS;
+		fprintf(stderr, "ipitrace: warning: tracing CPUs 0-%d of %d; IPIs of the others count as cpu_out_of_range\n",
+			IPT_MAX_CPUS - 1, g->nr_cpus_all);
+	}
+	raise_fd_limit(g->nr_cpus);
 	if (load_topology(&g->topo, g->o->sysfs_root, g->o->numa_map))
 		return -1;
 	g->ksyms = ksyms_load("/proc/kallsyms");
@@ -433,8 +463,8 @@ static int guest_open(struct run *r, void *ctx,
 		return -1;
 	}
 	/* the pair matrix is only printed with -C */
-	g->agg.no_pair_hists = !g->o->cpu_pairs;
-	g->total.no_pair_hists = true;
+	g->agg.no_pairs = !g->o->cpu_pairs;
+	g->total.no_pairs = true;
 	return open_object(g, oo);
 }
 

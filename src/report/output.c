@@ -86,94 +86,126 @@ static void emit_classes(struct emitter *e, const struct agg *a)
 		emit_caption(e, "No IPIs paired.");
 }
 
-/* People get a source x target matrix of count/median. */
-static void emit_pair_matrix(struct emitter *e, const struct agg *a)
+/* The CPUs that appear as a source (or a target) of a pair seen: the
+ * matrix has a row (column) for each, not one per CPU of the machine. */
+static int *seen_cpus(struct pair_stat **v, size_t n, int nr_cpus, int dst,
+		      int *count)
 {
-	struct emit_col *cols = calloc(a->nr_cpus + 1, sizeof(*cols));
-	char (*keys)[12] = calloc(a->nr_cpus + 1, sizeof(*keys));
+	unsigned char *seen = calloc(nr_cpus ? nr_cpus : 1, 1);
+	int *cpus = calloc(nr_cpus ? nr_cpus : 1, sizeof(*cpus));
+	size_t i;
+	int c;
+
+	*count = 0;
+	if (!seen || !cpus) {
+		free(seen);
+		free(cpus);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		seen[dst ? v[i]->dst : v[i]->src] = 1;
+	for (c = 0; c < nr_cpus; c++)
+		if (seen[c])
+			cpus[(*count)++] = c;
+	free(seen);
+	return cpus;
+}
+
+static void pair_cell(const struct agg *a, const struct pair_stat *p,
+		      char *cell, size_t len)
+{
+	if (!p) {
+		snprintf(cell, len, "-");
+		return;
+	}
+	snprintf(cell, len, "%llu/", (unsigned long long)p->count);
+	fmt_ns(a->pairs_mean_only ? p->sum / p->count : agg_pair_median(a, p),
+	       cell + strlen(cell), len - strlen(cell));
+}
+
+/* People get a source x target matrix of count/median. */
+static void emit_pair_matrix(struct emitter *e, const struct agg *a,
+			     struct pair_stat **v, size_t n)
+{
+	int nsrc, ndst, *srcs = seen_cpus(v, n, a->nr_cpus, 0, &nsrc);
+	int *dsts = seen_cpus(v, n, a->nr_cpus, 1, &ndst);
+	struct emit_col *cols = calloc(ndst + 1, sizeof(*cols));
+	char (*keys)[12] = calloc(ndst + 1, sizeof(*keys));
 	char cell[48];
 	int s, d;
 
-	if (!cols || !keys)
+	if (!srcs || !dsts || !cols || !keys)
 		goto out;
 	cols[0] = (struct emit_col){ .key = "src", .title = "src\\dst",
 				     .width = 8 };
-	for (d = 0; d < a->nr_cpus; d++) {
-		snprintf(keys[d], sizeof(keys[d]), "%d", d);
+	for (d = 0; d < ndst; d++) {
+		snprintf(keys[d], sizeof(keys[d]), "%d", dsts[d]);
 		cols[d + 1] = (struct emit_col){ .key = keys[d],
 						 .title = keys[d], .width = 16 };
 	}
 	emit_table(e, "cpu_matrix", a->pairs_mean_only ?
 		   "CPU pairs (count / mean), rows: source, columns: target" :
 		   "CPU pairs (count / median), rows: source, columns: target",
-		   cols, a->nr_cpus + 1);
-	for (s = 0; s < a->nr_cpus; s++) {
+		   cols, ndst + 1);
+	for (s = 0; s < nsrc; s++) {
 		emit_obj(e, NULL);
-		emit_u64(e, "src", s);
-		for (d = 0; d < a->nr_cpus; d++) {
-			const struct hist *h = agg_pair(a, s, d);
-
-			if (!h || !h->count) {
-				emit_str(e, keys[d], "-");
-				continue;
-			}
-			snprintf(cell, sizeof(cell), "%llu/",
-				 (unsigned long long)h->count);
-			fmt_ns(a->pairs_mean_only ? hist_mean(h) :
-			       hist_percentile(h, 50), cell + strlen(cell),
-			       sizeof(cell) - strlen(cell));
+		emit_u64(e, "src", srcs[s]);
+		for (d = 0; d < ndst; d++) {
+			pair_cell(a, agg_pair(a, srcs[s], dsts[d]), cell,
+				  sizeof(cell));
 			emit_str(e, keys[d], cell);
 		}
 		emit_end(e);
 	}
 	emit_end(e);
 out:
+	free(srcs);
+	free(dsts);
 	free(cols);
 	free(keys);
 }
 
-static void emit_pair(struct emitter *e, const struct agg *a, int s, int d,
-		      const struct hist *h)
+static void emit_pair(struct emitter *e, const struct agg *a,
+		      const struct pair_stat *p)
 {
 	int k;
 
 	emit_obj(e, NULL);
-	emit_u64(e, "src", s);
-	emit_u64(e, "dst", d);
-	emit_str(e, "numa", numa_class_name(agg_numa_class(a, s, d)));
-	emit_u64(e, "count", h->count);
-	emit_u64(e, "avg_ns", hist_mean(h));
-	if (a->pairs_mean_only)
+	emit_u64(e, "src", p->src);
+	emit_u64(e, "dst", p->dst);
+	emit_str(e, "numa", numa_class_name(agg_numa_class(a, p->src, p->dst)));
+	emit_u64(e, "count", p->count);
+	emit_u64(e, "avg_ns", p->sum / p->count);
+	if (a->pairs_mean_only || !p->nb)
 		emit_null(e, "p50_ns");
 	else
-		emit_u64(e, "p50_ns", hist_percentile(h, 50));
+		emit_u64(e, "p50_ns", agg_pair_median(a, p));
 	emit_obj(e, "kinds");
 	for (k = 0; k < IPI_KIND_MAX; k++)
-		if (agg_pair_kind(a, s, d, k))
-			emit_u64(e, ipi_kind_name(k), agg_pair_kind(a, s, d, k));
+		if (p->kinds[k])
+			emit_u64(e, ipi_kind_name(k), p->kinds[k]);
 	emit_end(e);
 	emit_end(e);
 }
 
-/* Programs get the pairs seen, with their kinds. */
+/* Programs get the pairs seen, with their kinds, by source then target. */
 static void emit_pairs(struct emitter *e, const struct agg *a)
 {
-	int s, d;
+	size_t i, n, k = 0;
+	struct pair_stat **v = pairs_sorted(&a->pairs, &n);
 
+	for (i = 0; i < n; i++)	/* pairs a kernel delta left at 0 */
+		if (v[i]->count)
+			v[k++] = v[i];
 	emit_only(e, EMIT_HUMAN);
-	emit_pair_matrix(e, a);
+	emit_pair_matrix(e, a, v, k);
 	emit_only(e, EMIT_MACHINE);
 	emit_list(e, "cpu_pairs", NULL);
-	for (s = 0; s < a->nr_cpus; s++) {
-		for (d = 0; d < a->nr_cpus; d++) {
-			const struct hist *h = agg_pair(a, s, d);
-
-			if (h && h->count)
-				emit_pair(e, a, s, d, h);
-		}
-	}
+	for (i = 0; i < k; i++)
+		emit_pair(e, a, v[i]);
 	emit_end(e);
 	emit_only(e, EMIT_ALL);
+	free(v);
 }
 
 static const char *sym(const struct ksyms *ks, __u64 addr, char *buf, size_t len)

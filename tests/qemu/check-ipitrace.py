@@ -3,7 +3,14 @@
 """Check one guest's output of tests/qemu/guest-ipitrace.sh, outside the guest.
 
 Usage: check-ipitrace.py OUT LABEL --pairs 0:1:500,0:2:500 --nodes 0-1:0/2-3:1
-                         [--expect-send auto|tracepoint|fallback]
+                         [--expect-send auto|tracepoint|fallback] [--many]
+
+--many (the 16-vCPU, 4-node guest): every CPU's traced call IPIs against
+its CAL delta, not only the driven CPUs'; a multicast counted into each
+target from any source, with no upper bound of its own (there, with every
+vCPU on one TCG thread, membarrier skips a target whose thread was not
+running, and the busy threads' TLB shootdowns are call_many IPIs too, from
+other sources: the CAL agreement bounds them instead).
 
 Prints one line per check, "ok   LABEL: ..." or "FAIL LABEL: ...", and
 information lines starting with five spaces; test-qemu.sh counts the ok/FAIL
@@ -130,6 +137,7 @@ def main():
     ap.add_argument("--nodes", required=True)
     ap.add_argument("--expect-send", default="auto",
                     choices=["auto", "tracepoint", "fallback"])
+    ap.add_argument("--many", action="store_true")
     a = ap.parse_args()
 
     c = Checker(a.label)
@@ -256,12 +264,19 @@ def main():
             want_numa = "same" if node_of[s] == node_of[d] else "cross"
             p = by_pair.get((s, d), {})
             got = p.get("kinds", {}).get("call_many", 0)
+            if a.many:
+                got = sum(q.get("kinds", {}).get("call_many", 0)
+                          for (_, t), q in by_pair.items() if t == d)
             lo = int(n * MULTICAST_MIN_FRAC)
             hi = n + int(n * PAIR_SLACK_FRAC) + PAIR_SLACK_ABS
             c.info(f"multicast {s}->{d}: {n} membarrier calls; ipitrace call_many {got}, "
                    f"numa {p.get('numa')}")
-            c.tcheck(lo <= got <= hi,
-                     f"multicast {s}->{d}: call_many {got} in [{lo}, {hi}] for {n} calls")
+            if a.many:
+                c.tcheck(lo <= got, f"multicast {s}->{d}: call_many into {d} "
+                         f"from any source {got} >= {lo} for {n} calls")
+            else:
+                c.tcheck(lo <= got <= hi,
+                         f"multicast {s}->{d}: call_many {got} in [{lo}, {hi}] for {n} calls")
             c.tcheck(p.get("numa") == want_numa,
                      f"multicast {s}->{d}: numa {p.get('numa')} == {want_numa}")
     # the workload's own callback, named through the per-CSD tracepoints:
@@ -308,7 +323,10 @@ def main():
             if d < len(traced):
                 k = p.get("kinds", {})
                 traced[d] += k.get("call_single", 0) + k.get("call_many", 0)
-        for d in sorted(set(d for _, d, _ in pairs) | set(s for s, _, _ in pairs)):
+        cpus = set(d for _, d, _ in pairs) | set(s for s, _, _ in pairs)
+        if a.many:
+            cpus = set(range(len(delta)))
+        for d in sorted(cpus):
             tol = int(delta[d] * CAL_AGREE_FRAC) + CAL_AGREE_ABS
             c.tcheck(abs(traced[d] - delta[d]) <= tol,
                     f"CPU {d}: traced call IPIs {traced[d]} vs CAL delta {delta[d]} (+-{tol})")

@@ -9,10 +9,14 @@
 #   IPT_BENCH_IPIS  --ipis for `ipitrace bench` (default 200; 0 skips it)
 #   IPT_MULTICAST   membarrier multicasts from CPU 0 to busy CPUs (default 200;
 #                   0 skips them)
+#   IPT_TRACE       per-event (default: -j -C --callers=50) or aggregate
+#                   (-j -a -C: in-kernel histograms and the BPF pair map)
 # Needs /bin/ipitrace and /bin/ipiload (static builds).
 PAIRS=${IPT_PAIRS:-0:1:500,0:2:500,3:1:300}
 BENCH_IPIS=${IPT_BENCH_IPIS:-200}
 MULTICAST=${IPT_MULTICAST:-200}
+TRACE_OPTS="-j -C --callers=50"
+[ "${IPT_TRACE:-}" = aggregate ] && TRACE_OPTS="-j -a -C"
 
 up() { read -r u _ < /proc/uptime; echo "$u"; }
 step() { echo "guest: $(up) s: $*" >&2; }
@@ -30,8 +34,9 @@ echo "== list-hooks"
 timeout 60 ipitrace --guest --list-hooks 2>&1
 echo "rc=$?"
 
-step "ipitrace --guest -j -C --callers=50 (background)"
-ipitrace --guest -j -C --callers=50 > /tmp/trace.json 2> /tmp/trace.err &
+step "ipitrace --guest $TRACE_OPTS (background)"
+# shellcheck disable=SC2086
+ipitrace --guest $TRACE_OPTS > /tmp/trace.json 2> /tmp/trace.err &
 tpid=$!
 # wait for the banner (all hooks attached), at most 90 s
 t=0 banner=no

@@ -22,6 +22,8 @@
 #              command line: no spaces, no dot in VAR)
 #   -m KO      extra kernel module to insmod (after cpuid.ko)
 #   -M MACHINE numa (default): the 4-vCPU, 2-node guest below;
+#              numa16: 16 vCPUs in 4 nodes (node N = CPUs 4N..4N+3,
+#              256M each), otherwise like numa;
 #              svm: a KVM host (the host lab): -accel tcg,thread=multi
 #              -cpu qemu64,+svm,+npt -smp 2 -m 1024, tsc_early_khz=<this
 #              host's TSC kHz> on the command line, and the kernel's
@@ -68,8 +70,8 @@ while getopts "o:l:s:t:a:e:m:M:c:qvh" opt; do
 	   *) echo "run-guest: -e needs VAR=VAL" >&2; exit 204 ;;
 	   esac ;;
 	m) MODULES+=(-m "$OPTARG") ;;
-	M) case $OPTARG in numa|svm) MACHINE=$OPTARG ;;
-	   *) echo "run-guest: -M numa|svm" >&2; exit 204 ;; esac ;;
+	M) case $OPTARG in numa|numa16|svm) MACHINE=$OPTARG ;;
+	   *) echo "run-guest: -M numa|numa16|svm" >&2; exit 204 ;; esac ;;
 	c) [[ $OPTARG =~ ^[1-9][0-9]*$ ]] || { echo "run-guest: bad -c '$OPTARG'" >&2; exit 204; }
 	   SVM_CPUS=$OPTARG ;;
 	q) QUIET=1 ;;
@@ -135,6 +137,12 @@ cmdline="$BASE_CMDLINE$EXTRA_ARGS"
 if [ "$MACHINE" = svm ]; then
 	machine_args=(-accel tcg,thread=multi -cpu qemu64,+svm,+npt
 		      -smp "$SVM_CPUS" -m 1024)
+elif [ "$MACHINE" = numa16 ]; then
+	machine_args=(-accel tcg,thread=single -smp 16,sockets=4,cores=4 -m 1G)
+	for n in 0 1 2 3; do
+		machine_args+=(-object "memory-backend-ram,id=mem$n,size=256M"
+			       -numa "node,nodeid=$n,cpus=$((4 * n))-$((4 * n + 3)),memdev=mem$n")
+	done
 else
 	machine_args=(-accel tcg,thread=single -smp 4,sockets=2,cores=2 -m 1G
 		-object memory-backend-ram,id=mem0,size=512M

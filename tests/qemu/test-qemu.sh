@@ -37,16 +37,23 @@
 #     within 5% + 25
 #   - bench printed JSON with cross_node rows (target on the other node)
 #     and same_node rows
+# Then the many-vCPU guest (issue 11): 16 vCPUs in 4 NUMA nodes (node N =
+# CPUs 4N..4N+3, run-guest.sh -M numa16), per-event -C --callers on 6.12
+# and aggregate -a -C (the BPF pair map) on 6.1, pairs within and across
+# every node ($PAIRS16) and a multicast to all 15 others, checked by the
+# same script with --many: NUMA classes from the known topology, nothing
+# lost, and every CPU's traced call IPIs against its CAL delta.
 # Prints the per-pair counts and classifications, the hooks, the boot
 # timings and the total time, and last "N passed, N failed".
 #
-# Usage: test-qemu.sh [-k "6.1 6.12"] [-p PAIRS] [-b N] [-s] [-t SECS]
+# Usage: test-qemu.sh [-k "6.1 6.12"] [-p PAIRS] [-b N] [-s] [-t SECS] [-n]
 #   -k  kernels (default "6.1 6.12"; a directory with vmlinux also works)
 #   -p  driven pairs SRC:DST:COUNT,... (default 0:1:500,0:2:500,3:1:300)
 #   -b  `ipitrace bench --ipis N` in the guest (default 200; 0: no bench)
 #   -s  boot the kernels one after the other (default: concurrently, one
 #       single-threaded QEMU per kernel, when the host has >= 2 CPUs)
 #   -t  wall-clock limit per guest (default 240 s)
+#   -n  no 16-vCPU guests
 # Environment: IPT_QEMU_CACHE (kernel cache), IPT_QEMU_OUT (logs and
 # outputs, default build/qemu: <name>-<kernel>.out / .console.log / .stderr).
 # Uses build/ipitrace-static and build/ipiload-static (`make static`; built
@@ -64,13 +71,17 @@ TLIMIT=240
 # the topology run-guest.sh gives the guest (-numa options)
 NODES=0-1:0/2-3:1
 NAME=ipitrace
-while getopts "k:p:b:st:h" opt; do
+MANY=1
+PAIRS16=0:1:200,0:6:200,5:10:200,9:14:200,15:3:200,13:12:200
+NODES16=0-3:0/4-7:1/8-11:2/12-15:3
+while getopts "k:p:b:st:nh" opt; do
 	case $opt in
 	k) KERNELS=$OPTARG ;;
 	p) PAIRS=$OPTARG ;;
 	b) BENCH=$OPTARG ;;
 	s) PARALLEL=0 ;;
 	t) TLIMIT=$OPTARG ;;
+	n) MANY=0 ;;
 	h) sed -n '3,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) exit 2 ;;
 	esac
@@ -150,8 +161,50 @@ else
 	for k in $KERNELS; do run_one "$k"; check_kernel "$k"; done
 fi
 
+# the many-vCPU guests: 6.12 per-event, 6.1 aggregate, side by side
+many_one() { # KERNEL TRACE
+	local saved=("${QEMU_GUEST_OPTS[@]}")
+	QEMU_GUEST_OPTS+=(-M numa16 -e "IPT_PAIRS=$PAIRS16" -e IPT_BENCH_IPIS=0
+			  -e IPT_MULTICAST=100 -e "IPT_TRACE=$2")
+	qemu_guest "$1" "${NAME}16" "$QEMU_DIR/guest-ipitrace.sh" "${FILES[@]}" \
+		2> "$QEMU_OUT/${NAME}16-$1.stderr"
+	QEMU_GUEST_OPTS=("${saved[@]}")
+}
+many_check() { # KERNEL TRACE
+	local k=$1 res
+	qemu_guest_status "$k" "${NAME}16"
+	BOOT_LINE[$k-16]="$k 16 vCPUs/4 nodes ($2): ${GUEST_RELEASE:-?} boot ${GUEST_BOOT_S:-?} s, whole run ${GUEST_TOTAL_S:-?} s, $GUEST_RESULT"
+	if [ "$GUEST_RESULT" != ok ]; then
+		fail "$k-16: guest run" "result=$GUEST_RESULT rc=${GUEST_RC:-none}, console log $GUEST_LOG"
+		[ -s "$GUEST_OUT" ] || return
+	fi
+	res=$(python3 "$QEMU_DIR/check-ipitrace.py" "$GUEST_OUT" "$k-16vcpu-$2" \
+		--pairs "$PAIRS16" --nodes "$NODES16" --many 2>&1)
+	echo "$res"
+	QEMU_PASSED=$((QEMU_PASSED + $(grep -c '^ok   ' <<<"$res")))
+	QEMU_FAILED=$((QEMU_FAILED + $(grep -c '^FAIL ' <<<"$res")))
+	grep -q '^Traceback' <<<"$res" && fail "$k-16: check-ipitrace.py ran"
+}
+MANY_RUNS=()
+if [ $MANY = 1 ]; then
+	for k in $KERNELS; do
+		case $k in 6.12) MANY_RUNS+=("6.12:per-event") ;; 6.1) MANY_RUNS+=("6.1:aggregate") ;; esac
+	done
+fi
+if [ ${#MANY_RUNS[@]} -gt 0 ]; then
+	echo "test-qemu: 16 vCPUs in 4 NUMA nodes: ${MANY_RUNS[*]}, pairs $PAIRS16"
+	pids=()
+	for r in "${MANY_RUNS[@]}"; do
+		if [ $PARALLEL = 1 ]; then many_one "${r%%:*}" "${r#*:}" & pids+=($!)
+		else many_one "${r%%:*}" "${r#*:}"; fi
+	done
+	[ ${#pids[@]} -gt 0 ] && wait "${pids[@]}"
+	for r in "${MANY_RUNS[@]}"; do many_check "${r%%:*}" "${r#*:}"; done
+fi
+
 echo "boot timings:"
 for k in $KERNELS; do echo "  ${BOOT_LINE[$k]:-$k: ?}"; done
+for r in "${MANY_RUNS[@]}"; do echo "  ${BOOT_LINE[${r%%:*}-16]:-${r%%:*} 16 vCPUs: ?}"; done
 awk -v a="$t_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "  all: %.1f s\n", b - a }'
 echo "outputs: $QEMU_OUT/$NAME-<kernel>.{out,console.log,stderr}"
 qemu_summary

@@ -5,7 +5,10 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
 #include "kagg.h"
 #include "topology.h"
 
@@ -14,6 +17,10 @@
 static void test_fill_since_start_and_delta(void **state)
 {
 	struct kagg_snap prev, cur;
+	struct ipt_pair_val pv = { .count[IPI_CALL_SINGLE] = 100,
+				   .sum_ns = 100000 };
+	struct ipt_pair_val cv = { .count[IPI_CALL_SINGLE] = 150,
+				   .sum_ns = 100000 + 50 * 64000 };
 	struct topology t;
 	struct agg a;
 	int i;
@@ -30,10 +37,8 @@ static void test_fill_since_start_and_delta(void **state)
 	for (i = 0; i < 50; i++)
 		hist_add(&cur.h[IDX(IPT_NUMA_CROSS, IPI_CALL_SINGLE)], 64000);
 	hist_add(&cur.h[IDX(IPT_NUMA_SAME, IPI_KIND_MAX)], 5000);	/* a CSD */
-	prev.pairs[0 * 4 + 2].count[IPI_CALL_SINGLE] = 100;
-	prev.pairs[0 * 4 + 2].sum_ns = 100000;
-	cur.pairs[0 * 4 + 2].count[IPI_CALL_SINGLE] = 150;
-	cur.pairs[0 * 4 + 2].sum_ns = 100000 + 50 * 64000;
+	assert_int_equal(kagg_snap_set_pair(&prev, 0, 2, &pv), 0);
+	assert_int_equal(kagg_snap_set_pair(&cur, 0, 2, &cv), 0);
 
 	kagg_fill(&a, &cur, NULL, KAGG_ALL);
 	assert_int_equal(a.ipi[IPT_NUMA_CROSS][IPI_CALL_SINGLE].count, 150);
@@ -76,11 +81,56 @@ static void test_hist_delta_empty(void **state)
 	assert_int_equal(hist_percentile(&d, 50), 0);
 }
 
+/* A real BPF pair map of 10,000 pairs, as the guest programs fill it: read
+ * in batches of 4,096 (a read per histogram slot + 3), every pair once,
+ * sorted. */
+static void test_read_pair_map_in_batches(void **state)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	struct ipt_pair_key k;
+	struct ipt_pair_val v = { 0 };
+	struct kagg_snap s;
+	int hfd, pfd, i;
+
+	hfd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "t_hist", 4,
+			     sizeof(struct ipt_hist_val), IPT_AGG_SLOTS, NULL);
+	pfd = bpf_map_create(BPF_MAP_TYPE_HASH, "t_pairs", sizeof(k),
+			     sizeof(v), 1024 * 1024, &o);
+	if (hfd < 0 || pfd < 0) {
+		if (hfd >= 0)
+			close(hfd);
+		skip();		/* not allowed to create BPF maps here */
+	}
+	for (i = 0; i < 10000; i++) {
+		k = (struct ipt_pair_key){ .src = i / 100, .dst = 1000 - i % 100 };
+		v.count[IPI_CALL_SINGLE] = i;
+		v.sum_ns = 7ULL * i;
+		assert_int_equal(bpf_map_update_elem(pfd, &k, &v, BPF_NOEXIST), 0);
+	}
+	assert_int_equal(kagg_snap_init(&s, 1024), 0);
+	assert_int_equal(kagg_read(&s, hfd, pfd), 0);
+	assert_int_equal(s.nr_pairs, 10000);
+	assert_int_equal(s.reads, IPT_AGG_SLOTS + 3);
+	for (i = 0; i < 10000; i++) {
+		const struct kagg_pair *p = &s.pairs[i];
+		int n = (p->key >> 16) * 100 + 1000 - (p->key & 0xffff);
+
+		if (i)
+			assert_true(s.pairs[i - 1].key < p->key);
+		assert_int_equal(p->v.count[IPI_CALL_SINGLE], n);
+		assert_int_equal(p->v.sum_ns, 7ULL * n);
+	}
+	kagg_snap_free(&s);
+	close(hfd);
+	close(pfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fill_since_start_and_delta),
 		cmocka_unit_test(test_hist_delta_empty),
+		cmocka_unit_test(test_read_pair_map_in_batches),
 	};
 
 	return cmocka_run_group_tests_name("kagg", tests, NULL, NULL);

@@ -4,7 +4,8 @@
  * of ipitrace (the workload for integration tests and `make run`).
  *
  *   ipiload [--src CPU] [--dst CPU] [--count N | --duration SEC]
- *           [--mode cpuid|membarrier|multicast|resched] [--gap-us U] [--json]
+ *           [--mode cpuid|membarrier|multicast|resched|storm] [--gap-us U]
+ *           [--json]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -27,7 +28,8 @@
 
 static const char usage[] =
 "Usage: ipiload [--src CPU] [--dst CPU] [--count N | --duration SEC]\n"
-"               [--mode cpuid|membarrier|multicast|resched] [--gap-us U] [--json]\n"
+"               [--mode cpuid|membarrier|multicast|resched|storm] [--gap-us U]\n"
+"               [--json]\n"
 "\n"
 "Sends IPIs from CPU --src to CPU --dst and prints its own measurement:\n"
 "calls done, elapsed time, and the round trip of one call (p50/mean/p99).\n"
@@ -52,6 +54,8 @@ static const char usage[] =
 "                        call wakes it, which preempts the spinner: one\n"
 "                        reschedule IPI to DST per call (sender spins on a\n"
 "                        flag, no IPI back)\n"
+"                      storm: membarrier back to back, no gap even with\n"
+"                        --duration: the fastest IPI rate two CPUs make\n"
 "  -g, --gap-us U      pause between calls (default 0; 1000 with --duration)\n"
 "  -j, --json          one JSON object instead of text\n";
 
@@ -62,6 +66,7 @@ struct opts {
 	int membarrier;
 	int multicast;		/* membarrier to busy threads on all other CPUs */
 	int resched;		/* wake a FIFO thread on a busy DST */
+	int storm;		/* membarrier, never a gap */
 	long gap_us;
 	int json;
 };
@@ -145,13 +150,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				o->membarrier = 0;
 			} else if (!strcmp(optarg, "membarrier")) {
 				o->membarrier = 1;
+			} else if (!strcmp(optarg, "storm")) {
+				o->membarrier = 1;
+				o->storm = 1;
 			} else if (!strcmp(optarg, "resched")) {
 				o->resched = 1;
 			} else if (!strcmp(optarg, "multicast")) {
 				o->membarrier = 1;
 				o->multicast = 1;
 			} else {
-				fprintf(stderr, "ipiload: bad mode '%s' (cpuid|membarrier|multicast|resched)\n",
+				fprintf(stderr, "ipiload: bad mode '%s' (cpuid|membarrier|multicast|resched|storm)\n",
 					optarg);
 				return -1;
 			}
@@ -184,7 +192,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	if (o->count < 0 && !(o->duration > 0))
 		o->count = DEFAULT_COUNT;
 	if (o->gap_us < 0)
-		o->gap_us = o->duration > 0 ? DEFAULT_DURATION_GAP_US : 0;
+		o->gap_us = o->duration > 0 && !o->storm ?
+			    DEFAULT_DURATION_GAP_US : 0;
 	return 0;
 }
 
@@ -347,18 +356,20 @@ static void report(const struct opts *o, const struct ipigen *g,
 		   const struct ipigen_stats *st, uint64_t elapsed)
 {
 	const char *mode = o->resched ? "resched" : o->multicast ? "multicast" :
-			   o->membarrier ? "membarrier" : "cpuid";
+			   o->storm ? "storm" : o->membarrier ? "membarrier" :
+			   "cpuid";
 
 	if (o->json) {
 		printf("{\"mode\":\"%s\",\"mech\":\"%s\",\"src\":%d,\"dst\":%d,"
 		       "\"count\":%zu,\"gap_us\":%ld,\"elapsed_ns\":%llu,"
 		       "\"rtt_p50_ns\":%llu,\"rtt_mean_ns\":%llu,"
-		       "\"rtt_p99_ns\":%llu}\n",
+		       "\"rtt_p99_ns\":%llu,\"rate_per_s\":%.0f}\n",
 		       mode, o->resched ? "eventfd-wake" : ipigen_mech_name(g->mech), o->src, o->dst,
 		       st->count, o->gap_us, (unsigned long long)elapsed,
 		       (unsigned long long)st->p50,
 		       (unsigned long long)st->mean,
-		       (unsigned long long)st->p99);
+		       (unsigned long long)st->p99,
+		       elapsed ? st->count * 1e9 / elapsed : 0.0);
 		return;
 	}
 	printf("ipiload: %s (%s) CPU %d -> CPU %d: %zu calls in %.3f s (gap %ld us)\n",
