@@ -68,7 +68,7 @@ static int guest_report_file(const struct record *rec, const struct topology *t,
 
 	if (agg_init(&agg, t, t->nr_cpus))
 		return -1;
-	agg.no_pair_hists = true;
+	agg.no_pairs = true;
 	for (i = 0; i < rec->nr; i++) {
 		const struct rec_guest_ipi *g = &rec->g[i];
 		struct ipi_event e = {
