@@ -345,6 +345,35 @@ static __s64 align(struct join *j, struct hidx *x, size_t n, const size_t *ord,
 	return mp->off;
 }
 
+/*
+ * The clocks are related only within chain_err: an IPI whose host path
+ * does not fit inside its guest latency at the common offset is placed at
+ * the nearest offset where it does (send -> exit and VM entry -> handler
+ * >= 0), when that is within the uncertainty; the moves are counted.
+ */
+static __s64 place(struct join *j, const struct rec_guest_ipi *g,
+		   const struct rec_host_ipi *h)
+{
+	__u64 first = h->exit_ts ? h->exit_ts : h->t[KS_ICR];
+	__u64 last = h->t[KS_VM_ENTRY];
+	__s64 hi = (__s64)(first - g->send_ns), off = j->offset, moved;
+	__s64 lo = last ? (__s64)(last - g->send_ns - g->lat_ns) : INT64_MIN;
+
+	if (lo > hi)
+		return off;
+	if (off > hi)
+		off = hi;
+	else if (off < lo)
+		off = lo;
+	moved = off > j->offset ? off - j->offset : j->offset - off;
+	if (!moved || (__u64)moved > j->chain_err)
+		return moved ? j->offset : off;
+	j->placed++;
+	if ((__u64)moved > j->max_place_ns)
+		j->max_place_ns = moved;
+	return off;
+}
+
 static void cut(struct join *j, struct join_match *m)
 {
 	const struct rec_guest_ipi *g = &j->g->g[m->g];
@@ -357,11 +386,13 @@ static void cut(struct join *j, struct join_match *m)
 	__u64 prev;
 	int p;
 
-	m->pt[JP_SEND] = g->send_ns + j->offset;
+	__s64 off = place(j, g, h);
+
+	m->pt[JP_SEND] = g->send_ns + off;
 	m->pt[JP_EXIT] = h->exit_ts;
 	for (p = JP_ICR; p <= JP_VM_ENTRY; p++)
 		m->pt[p] = h->t[stage_of[p]];
-	m->pt[JP_HANDLER] = g->send_ns + g->lat_ns + j->offset;
+	m->pt[JP_HANDLER] = g->send_ns + g->lat_ns + off;
 	prev = m->pt[JP_SEND];
 	for (p = JP_EXIT; p < JP_MAX; p++) {
 		if (!m->pt[p])

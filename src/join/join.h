@@ -81,6 +81,8 @@ struct join {
 	__u64 guest_ipis;
 	__u64 unmatched[JU_MAX];
 	__u64 negative;		/* matches with a segment < 0 */
+	__u64 placed;		/* matches placed off the common offset */
+	__u64 max_place_ns;	/* the largest such move (within chain_err) */
 	size_t nr;
 	struct join_match *m;
 	/* [kind or JOIN_GROUP_ALL][numa][state or TS_MAX] */

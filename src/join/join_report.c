@@ -98,6 +98,8 @@ static void emit_matching(struct emitter *e, const struct join *j)
 	emit_dbl(e, "match_rate", j->guest_ipis ?
 		 (double)j->nr / j->guest_ipis : 0);
 	emit_u64(e, "with_negative_segment", j->negative);
+	emit_u64(e, "placed_within_uncertainty", j->placed);
+	emit_u64(e, "max_place_ns", j->max_place_ns);
 	emit_obj_titled(e, "unmatched", "unmatched:");
 	for (u = 0; u < JU_MAX; u++)
 		emit_u64(e, join_unmatched_name(u), j->unmatched[u]);
