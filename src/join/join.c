@@ -419,30 +419,62 @@ static void group_add(struct join_group *grp, const struct join_match *m,
 	}
 }
 
+/* The offsets all matches allow: send + off <= the first host event,
+ * the last (VM entry) <= send + latency + off. */
+static void fit_range(struct join *j)
+{
+	size_t i;
+
+	j->lo = INT64_MIN;
+	j->hi = INT64_MAX;
+	for (i = 0; i < j->nr; i++) {
+		const struct rec_guest_ipi *g = &j->g->g[j->m[i].g];
+		const struct rec_host_ipi *h = &j->h->h[j->m[i].h];
+		__u64 first = h->exit_ts ? h->exit_ts : h->t[KS_ICR];
+		__u64 last = h->t[KS_VM_ENTRY];
+
+		if ((__s64)(first - g->send_ns) < j->hi)
+			j->hi = (__s64)(first - g->send_ns);
+		if (last && (__s64)(last - g->send_ns - g->lat_ns) > j->lo)
+			j->lo = (__s64)(last - g->send_ns - g->lat_ns);
+	}
+}
+
+/* The clock relation is only as good as its measurement: where the matched
+ * IPIs pin the offset tighter, the offset moves into their range and the
+ * move is the residual reported. */
+static void settle_offset(struct join *j)
+{
+	fit_range(j);
+	j->residual = 0;
+	if (!j->nr || j->lo > j->hi) {
+		j->residual = j->nr ? -1 : 0;
+		return;
+	}
+	if (j->offset < j->lo) {
+		j->residual = j->lo - j->offset;
+		j->offset = j->lo;
+	} else if (j->offset > j->hi) {
+		j->residual = j->offset - j->hi;
+		j->offset = j->hi;
+	}
+}
+
 static void account(struct join *j)
 {
 	size_t i;
 	int p, kind, st;
 
-	j->lo = INT64_MIN;
-	j->hi = INT64_MAX;
 	for (i = 0; i < j->nr; i++) {
 		struct join_match *m = &j->m[i];
 		const struct rec_guest_ipi *g = &j->g->g[m->g];
 		const struct rec_host_ipi *h = &j->h->h[m->h];
-		__u64 first = h->exit_ts ? h->exit_ts : h->t[KS_ICR];
-		__u64 last = h->t[KS_VM_ENTRY];
 		bool neg = false;
 
 		cut(j, m);
 		for (p = JP_EXIT; p < JP_MAX; p++)
 			neg |= m->pt[p] && m->seg[p] < 0;
 		j->negative += neg;
-		/* send + off <= first, last <= send + lat + off */
-		if ((__s64)(first - g->send_ns) < j->hi)
-			j->hi = (__s64)(first - g->send_ns);
-		if (last && (__s64)(last - g->send_ns - g->lat_ns) > j->lo)
-			j->lo = (__s64)(last - g->send_ns - g->lat_ns);
 		m->numa = j->g->node[g->src_cpu] < 0 || j->g->node[g->dst_cpu] < 0 ?
 			  IPT_NUMA_UNKNOWN : j->g->node[g->src_cpu] ==
 			  j->g->node[g->dst_cpu] ? IPT_NUMA_SAME : IPT_NUMA_CROSS;
@@ -528,6 +560,7 @@ int join_run(struct join *j, const struct record *g, const struct record *h,
 	count_at(j, x, n, ord, ~(size_t)0, &mp, true);
 	for (i = 0; i < j->nr; i++)
 		matched[j->m[i].g] = true;
+	settle_offset(j);
 	account(j);
 	count_unmatched(j, matched);
 	ret = 0;

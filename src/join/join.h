@@ -77,6 +77,8 @@ struct join {
 	/* the offsets every matched IPI allows (send -> exit >= 0,
 	 * VM entry -> handler >= 0): [lo, hi]; lo > hi: none fits all */
 	__s64 lo, hi;
+	__s64 residual;		/* how far the clock's offset lay outside [lo, hi]:
+				 * the offset used is moved into it; -1 none fits */
 	__u64 host_ipis;	/* of the VM, with an ICR write */
 	__u64 guest_ipis;
 	__u64 unmatched[JU_MAX];

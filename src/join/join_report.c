@@ -61,8 +61,7 @@ static void emit_group(struct emitter *e, const struct join_group *grp,
 
 static void emit_clock(struct emitter *e, const struct join *j)
 {
-	__s64 res = j->lo > j->hi ? -1 : j->offset < j->lo ? j->lo - j->offset :
-		    j->offset > j->hi ? j->offset - j->hi : 0;
+	__s64 res = j->residual;
 
 	emit_obj_titled(e, "clock", "Clock: %s",
 			j->clock == JC_TSC ? "TSC chain (guest and host "
@@ -81,7 +80,8 @@ static void emit_clock(struct emitter *e, const struct join *j)
 		emit_i64(e, "fit_hi_ns", j->hi);
 		emit_u64(e, "fit_width_ns", (__u64)(j->hi - j->lo));
 	}
-	/* how far the offset used is from what all matches allow */
+	/* how far the clock's offset lay from what all matches allow (the
+	 * offset used was moved by as much); -1: no offset fits them all */
 	emit_i64(e, "residual_ns", res);
 	emit_end(e);
 }
