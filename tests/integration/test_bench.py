@@ -156,6 +156,10 @@ def test_bench_bad_arguments():
         rc, out, err = _run([IPITRACE, "bench"] + args, timeout=60)
         assert rc != 0, "bench %s succeeded" % args
         assert "ipitrace bench:" in err, err
+    # an unknown option is one line naming it, not the whole usage
+    rc, out, err = _run([IPITRACE, "bench", "--foo"], timeout=30)
+    assert rc == 2 and err.strip().splitlines() == [
+        "ipitrace bench: unknown option '--foo' (see ipitrace bench -h)"], err
 
 
 def _cal(cpu):
