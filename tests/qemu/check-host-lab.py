@@ -26,6 +26,8 @@ import os
 import re
 import sys
 
+from qcheck import Checks
+
 # stages of an IPI in path order (the host JSON's "stages", without "total")
 STAGES = ["icr_write", "accept", "kick", "wakeup", "on_cpu", "halt_end",
           "vm_entry"]
@@ -36,27 +38,7 @@ IPI_VECTOR = 240        # ipivm's vector (0xf0)
 FORCED_RUNGS = ("raw_tp", "kprobe", "tracepoint")
 
 
-class Checker:
-    def __init__(self, label):
-        self.label = label
-        self.passed = self.failed = self.skipped = 0
-
-    def check(self, ok, desc, why=""):
-        if ok:
-            self.passed += 1
-            print(f"ok   {self.label}: {desc}")
-        else:
-            self.failed += 1
-            print(f"FAIL {self.label}: {desc}{': ' + why if why else ''}")
-        return ok
-
-    def skip(self, desc, why):
-        self.skipped += 1
-        print(f"SKIP {self.label}: {desc}: {why}")
-
-    def info(self, text):
-        print(f"     {self.label}: {text}")
-
+class Checker(Checks):
     def over(self, rounds, desc, fn):
         """fn(round) -> None if it holds, else a short reason; one check
         over all rounds"""

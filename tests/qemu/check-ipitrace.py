@@ -26,6 +26,8 @@ import json
 import re
 import sys
 
+from qcheck import Checks
+
 # tolerances, documented in test-qemu.sh
 PAIR_MIN_FRAC = 0.95        # traced call_single on a driven pair >= 95% of it
 PAIR_SLACK_FRAC = 0.10      # ... and <= count + 10% + 10: background IPIs
@@ -40,11 +42,9 @@ CAL_AGREE_ABS = 25          # 5% + 25 (the trace window is a little wider)
 RECURSION_MAX_FRAC = 0.01   # kernel-side nesting skips, see test-qemu.sh
 
 
-class Checker:
+class Checker(Checks):
     def __init__(self, label):
-        self.label = label
-        self.passed = 0
-        self.failed = 0
+        super().__init__(label)
         self.have_trace = True
 
     def tcheck(self, ok, desc, why=""):
@@ -53,17 +53,6 @@ class Checker:
             return self.check(ok, desc, why)
         return False
 
-    def check(self, ok, desc, why=""):
-        if ok:
-            self.passed += 1
-            print(f"ok   {self.label}: {desc}")
-        else:
-            self.failed += 1
-            print(f"FAIL {self.label}: {desc}{': ' + why if why else ''}")
-        return ok
-
-    def info(self, text):
-        print(f"     {self.label}: {text}")
 
 
 def sections(text):
