@@ -27,6 +27,7 @@ COUNT_SLACK = (0.03, 40)	# relative, absolute
 # side stamps its own hook (a few hundred ns apart): within 10% or 2 us,
 # plus 12.5% for ipitrace's histogram bucket width.
 PCT_SLACK = (0.10, 2000)
+PREEMPT_SLACK_NS = 1000000
 
 LINE = re.compile(r"^\s*(?P<task>.+?)-(?P<pid>\d+)\s+\[(?P<cpu>\d+)\]\s+\S+\s+"
                   r"(?P<ts>\d+\.\d+):\s+(?P<event>\w+):\s*(?P<rest>.*)$")
@@ -200,5 +201,11 @@ def test_pairing_agrees_with_a_raw_trace():
         print("  %-11s max: ipitrace %d ns, raw trace over the whole run %d ns; "
               "sends_unserved %d" % (kind, mx, ref_max,
                                     doc["counters"].get("sends_unserved", 0)))
-        assert mx <= ref_max * 1.1 + 100000, (kind, mx, ref_max)
+        # Both stamp the same tracepoints, but not at the same instant:
+        # when the host preempts this vCPU between ftrace's timestamp and
+        # our program's clock read, one IPI differs by the preemption
+        # (156 us seen in a CI-like run, with the sends behind it counted
+        # as coalesced). What this catches are the pairings no IPI had, 6
+        # to 609 ms before the unserved-send rules: 1 ms tells them apart.
+        assert mx <= ref_max * 1.1 + PREEMPT_SLACK_NS, (kind, mx, ref_max)
     clean.check()
