@@ -185,10 +185,15 @@ void trace_loop(const struct ipt_opts *o, const struct trace_ops *ops,
 		if (o->duration && t - start >= o->duration)
 			break;
 		if (o->interval && t - last >= o->interval) {
+			bool final = o->count && ++reports >= o->count;
+
+			/* the last report of -c takes what is still open */
+			if (final && ops->finish)
+				ops->finish(ctx);
 			ops->report(ctx, t - last);
 			last = t;
-			if (o->count && ++reports >= o->count)
-				break;
+			if (final)
+				return;
 		}
 	}
 	if (ops->finish)
