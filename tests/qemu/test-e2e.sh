@@ -62,7 +62,7 @@ vmm_files() {
 }
 
 one_kernel() { # KERNEL
-	local k=$1 dir=$QEMU_OUT/e2e-$1 rel deb rc files=()
+	local k=$1 dir=$QEMU_OUT/e2e-$1 rel deb rc attempt files=()
 	rm -rf "$dir"; mkdir -p "$dir"
 	rel=$(cat "$CACHE/$k/KERNELRELEASE")
 	deb=$(ls "$CACHE"/apt/debs/linux-image-"$rel"_*.deb 2>/dev/null | head -n 1)
@@ -75,18 +75,27 @@ one_kernel() { # KERNEL
 	mapfile -t files < <(vmm_files)
 	KVM_HOLD=$(qemu_static "$QEMU_DIR/kvm-hold.c") || { fail "build kvm-hold"; return; }
 	QEMU_GUEST_OPTS=(-t "$TLIMIT" -e "E2E_N=$CALLS")
-	qemu_svm_host "$k" e2e "$QEMU_DIR/e2e-l1.sh" "${files[@]}" \
-		"$dir/vmlinuz:/l2/vmlinuz" "$dir/l2.cpio:/l2/initrd.cpio" \
-		"$IPITRACE:/bin/ipitrace" "$KVM_HOLD:/bin/kvm-hold" 2> "$dir/stderr"
-	echo "$k: L1 boot $GUEST_BOOT_S s, whole run $GUEST_TOTAL_S s, result $GUEST_RESULT rc=$GUEST_RC"
-	cp "$GUEST_OUT" "$dir/out"
+	for attempt in 1 2; do
+		qemu_svm_host "$k" e2e "$QEMU_DIR/e2e-l1.sh" "${files[@]}" \
+			"$dir/vmlinuz:/l2/vmlinuz" "$dir/l2.cpio:/l2/initrd.cpio" \
+			"$IPITRACE:/bin/ipitrace" "$KVM_HOLD:/bin/kvm-hold" 2> "$dir/stderr"
+		echo "$k: L1 boot $GUEST_BOOT_S s, whole run $GUEST_TOTAL_S s, result $GUEST_RESULT rc=$GUEST_RC"
+		cp "$GUEST_OUT" "$dir/out"
+		[ "$GUEST_RESULT" = ok ] || break
+		# a nested Linux guest under multi-threaded TCG now and then
+		# dies or hangs before its end (DESIGN.md: 1 run in 7): once
+		section "l2 record-b64" < "$dir/out" | base64 -d 2>/dev/null |
+			gunzip > "$dir/guest.rec" 2>/dev/null && [ -s "$dir/guest.rec" ] && break
+		[ $attempt = 2 ] && break
+		echo "$k: L2 did not finish (its console: $(section "l2 console" < "$dir/out" | tr '\n' ' ' | cut -c1-200)); a nested-TCG flake: retrying the lab once"
+	done
 	if [ "$GUEST_RESULT" != ok ]; then
 		fail "$k: the lab ran ($GUEST_RESULT, rc=$GUEST_RC; log $GUEST_LOG)"
 		return
 	fi
 	pass "$k: the lab ran"
 	section "host record" < "$dir/out" > "$dir/host.rec"
-	section "l2 record-b64" < "$dir/out" | base64 -d | gunzip > "$dir/guest.rec" ||
+	[ -s "$dir/guest.rec" ] ||
 		{ fail "$k: the guest record came out of L2"; return; }
 	section "host report" < "$dir/out" > "$dir/host-live.json"
 	section "l2 report" < "$dir/out" > "$dir/guest-live.json"
