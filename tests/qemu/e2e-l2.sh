@@ -42,3 +42,15 @@ gzip -c /tmp/g.rec | base64
 echo "== l2 report"
 cat /tmp/t.out
 echo "== l2 end"
+# poweroff drops what the UART has not sent yet, and under TCG every byte is
+# an exit (~1-2 KB/s): wait until ttyS1's transmit count stops moving
+p=-1
+t=0
+while [ $t -lt 120 ]; do
+	n=$(sed -n 's/^1:.* tx:\([0-9]*\).*/\1/p' /proc/tty/driver/serial 2>/dev/null)
+	[ -n "$n" ] || { sleep 5; break; }
+	[ "$n" = "$p" ] && break
+	p=$n
+	sleep 1
+	t=$((t + 1))
+done
