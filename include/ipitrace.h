@@ -110,12 +110,16 @@ struct ipi_event {
 	X(ST_RECURSION_MISS, "recursion_misses", LOADER,		\
 	  "hook runs the kernel skipped (bpf_prog_info)")
 
-#define IPT_KERNEL_SLOT_KERNEL(e)	e,
-#define IPT_KERNEL_SLOT_LOADER(e)
-#define IPT_LOADER_SLOT_KERNEL(e)
-#define IPT_LOADER_SLOT_LOADER(e)	e,
-#define IPT_KERNEL_SLOT(e, key, where, doc)	IPT_KERNEL_SLOT_##where(e)
-#define IPT_LOADER_SLOT(e, key, where, doc)	IPT_LOADER_SLOT_##where(e)
+/* Row selectors for these lists (and the host's): the ids of the rows
+ * kept WHERE (KERNEL, LOADER; MODEL rows are neither). */
+#define IPT_ON_KERNEL_KERNEL(e)	e,
+#define IPT_ON_KERNEL_LOADER(e)
+#define IPT_ON_KERNEL_MODEL(e)
+#define IPT_ON_LOADER_KERNEL(e)
+#define IPT_ON_LOADER_LOADER(e)	e,
+#define IPT_ON_LOADER_MODEL(e)
+#define IPT_KERNEL_SLOT(e, key, where, doc)	IPT_ON_KERNEL_##where(e)
+#define IPT_LOADER_SLOT(e, key, where, doc)	IPT_ON_LOADER_##where(e)
 
 enum ipt_stat {
 	IPT_COUNTERS(IPT_KERNEL_SLOT)

@@ -6,6 +6,8 @@
 #ifndef __IPITRACE_HOST_H
 #define __IPITRACE_HOST_H
 
+#include "ipitrace.h"
+
 enum host_ev_type {
 	HE_APIC_IPI = 1,	/* kvm_apic_ipi in the sender vCPU thread */
 	HE_ACCEPT_IRQ,		/* kvm_apic_accept_irq, sender's (or any) context */
@@ -159,15 +161,11 @@ struct host_event {
 	X(out_of_order, "out_of_order_events", MODEL,			\
 	  "stage events refused as out of path order")
 
-#define HOST_SLOT_KERNEL(id)	id,
-#define HOST_SLOT_MODEL(id)
-#define HOST_SLOT_LOADER(id)
-#define HOST_SLOT(id, key, where, doc)	HOST_SLOT_##where(id)
 
 /* Host-side in-kernel counters: the KERNEL rows above. */
 enum host_stat {
-	HOST_COUNTERS(HOST_SLOT)
-	HOST_LOSSES(HOST_SLOT)
+	HOST_COUNTERS(IPT_KERNEL_SLOT)
+	HOST_LOSSES(IPT_KERNEL_SLOT)
 	HS_MAX,
 };
 
