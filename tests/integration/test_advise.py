@@ -169,7 +169,22 @@ def check_vm_group(doc, vm, params):
             (s, polled, grow, shrink)
 
 
+class VMStall(Exception):
+    """the test VM itself stopped making progress (ipivm's own timeout)"""
+
+
 def test_live_advice_on_the_local_vm():
+    """The check below, once more when the VM (not the tracer) stalls: the
+    local PVM /dev/kvm has left vCPU1 unscheduled past ipivm's timeout
+    (seen once in ~10 runs, with ipitrace's run clean)."""
+    try:
+        live_advice_on_the_local_vm()
+    except VMStall as e:
+        print("  the VM stalled (%s): once more" % e)
+        live_advice_on_the_local_vm()
+
+
+def live_advice_on_the_local_vm():
     """ipitrace --host --halt --advise around the KVM-API VM: the halts it
     replays are the VM's HLTs, the setting and KVM's adaptive parameters
     are the module's, the wake-up costs are the medians of the raw stage
@@ -192,6 +207,9 @@ def test_live_advice_on_the_local_vm():
         rc, out, err = t.stop()
         clean.check()
         assert rc == 0, err
+        stalled = [r.stderr.strip() for r in rs if "not acknowledged" in r.stderr]
+        if stalled:
+            raise VMStall(stalled[0])
         assert all(r.returncode == 0 for r in rs), [r.stderr for r in rs]
         vms = [json.loads(r.stdout) for r in rs]
         root = ET.parse(svg).getroot()
