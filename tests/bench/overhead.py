@@ -14,6 +14,8 @@ tracer and under each tracer, interleaved A B A B ... over several rounds:
   perf       perf record -a -e ipi:ipi_send_cpu
                           -e irq_vectors:call_function_single_entry
   floor      build/ipt_floor (tp_btf programs doing one atomic add)
+  floor_clock  build/ipt_floor --clock (the floor plus a clock read on both
+             sides and a subtraction: the least any pairing can cost)
 
 Each tracer run has two phases, both with the tracer attached:
   1. the workload with kernel.bpf_stats_enabled=0: round-trip time, compared
@@ -334,6 +336,16 @@ class Floor(Tracer):
             raise BenchError("ipt_floor printed no JSON: %s" % self.stderr.strip()[-300:])
 
 
+class FloorClock(Floor):
+    key, label = "floor_clock", "floor + clock (ipt_floor --clock)"
+
+    def __init__(self, tmpdir):
+        super().__init__(tmpdir)
+
+    def cmd(self):
+        return [FLOOR, "-j", "--clock"]
+
+
 class Perf(Tracer):
     key, label = "perf", "perf record -a"
     bpf = False
@@ -405,7 +417,7 @@ def stats_phase(t, tmpdir, stats_count):
     (unless t is the floor): both measured on the same IPIs at the same
     time, so their ratio does not drift with the machine's load."""
     floor = None
-    if not isinstance(t, Floor):
+    if type(t) is not Floor:
         floor = Floor(tmpdir, companion=True)
         floor.start()
     try:
@@ -691,6 +703,7 @@ def mode_targets(res, key, mode, rtt_limit):
 
 ROWS = (("ipitrace", "per-event"), ("ipitrace_csd", "per-event + CSD (--callers)"),
         ("ipitrace_aggregate", "--aggregate"), ("floor", "floor"),
+        ("floor_clock", "floor + clock on both sides"),
         ("bpftrace", "bpftrace pairing"))
 
 
@@ -774,6 +787,13 @@ def whole_goals(rows):
         worst = max(x for x in (e.get("send_x_floor"), e.get("handler_x_floor"), 0) if x is not None)
         add("per-event: no hook > %gx its floor" % FLOOR_FACTOR, worst <= FLOOR_FACTOR,
             "send %sx, handler %sx" % (e.get("send_x_floor"), e.get("handler_x_floor")))
+    fc = rows.get("floor_clock")
+    if fc and fc.get("x_floor"):
+        add("limit: two clock reads alone (floor + clock) <= %gx floor pair"
+            % AGG_FLOOR_FACTOR, fc["x_floor"] <= AGG_FLOOR_FACTOR,
+            "%.2fx (%.0f ns; send %sx, handler %sx)" % (
+                fc["x_floor"], fc["whole"], fc.get("send_x_floor"),
+                fc.get("handler_x_floor")))
     for key, name in (("ipitrace", "per-event"), ("ipitrace_aggregate", "aggregate")):
         r = rows.get(key)
         if r and r.get("x_bpftrace") is not None:
@@ -865,7 +885,7 @@ def markdown(res):
     lines.append("| no tracer | 1.000 | 1.000 | - | - | - | - | - | - | p50 %s ns, mean %s ns |"
                  % (res["baseline"]["rtt_p50_ns"], res["baseline"]["rtt_mean_ns"]))
     for key in ("ipitrace", "ipitrace_csd", "ipitrace_aggregate", "bpftrace",
-                "perf", "floor"):
+                "perf", "floor", "floor_clock"):
         c = res["configs"].get(key)
         if not c:
             continue
@@ -958,7 +978,8 @@ def main():
     notes = []
     res = {"machine": machine_info(), "configs": {}}
 
-    classes = [Ipitrace, IpitraceCsd, IpitraceAggregate, Bpftrace, Perf, Floor]
+    classes = [Ipitrace, IpitraceCsd, IpitraceAggregate, Bpftrace, Perf, Floor,
+               FloorClock]
     if not has_aggregate_mode():
         classes.remove(IpitraceAggregate)
         res["configs"]["ipitrace_aggregate"] = {

@@ -4,7 +4,7 @@
  * call on ipi_send_cpu and call_function_single_entry), run until
  * SIGINT/SIGTERM or -d SEC, print the counters.
  *
- *   ipt_floor [-d SEC] [-j]
+ *   ipt_floor [-d SEC] [-j] [--clock]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -21,7 +21,7 @@
 #include "ipi_floor.skel.h"
 
 static const char usage[] =
-"Usage: ipt_floor [-d SEC] [-j]\n"
+"Usage: ipt_floor [-d SEC] [-j] [--clock]\n"
 "\n"
 "Attaches empty tp_btf programs (one atomic add each) to ipi:ipi_send_cpu,\n"
 "ipi_send_cpumask and the handler entries of call_function_single,\n"
@@ -30,7 +30,9 @@ static const char usage[] =
 "benchmark compares ipitrace's per-hook cost with.\n"
 "\n"
 "  -d, --duration SEC  stop after SEC seconds (default: until SIGINT/SIGTERM)\n"
-"  -j, --json          print the counters as one JSON object\n";
+"  -j, --json          print the counters as one JSON object\n"
+"  -c, --clock         also read the clock on both sides and subtract (the\n"
+"                      least a send-to-handler pairing can do)\n";
 
 static volatile sig_atomic_t stopping;
 
@@ -61,16 +63,17 @@ int main(int argc, char **argv)
 	static const struct option lopts[] = {
 		{ "duration", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "clock", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct ipi_floor_bpf *skel;
 	double duration = 0, start;
-	int json = 0, c, err;
+	int json = 0, clock_pair = 0, c, err;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "d:jh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:jch", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			duration = strtod(optarg, &end);
@@ -82,6 +85,9 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			json = 1;
+			break;
+		case 'c':
+			clock_pair = 1;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -101,10 +107,19 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	skel = ipi_floor_bpf__open_and_load();
+	skel = ipi_floor_bpf__open();
+	err = skel ? 0 : -errno;
+	if (skel) {
+		skel->rodata->clock_pair = clock_pair;
+		err = ipi_floor_bpf__load(skel);
+		if (err) {
+			ipi_floor_bpf__destroy(skel);
+			skel = NULL;
+		}
+	}
 	if (!skel) {
 		fprintf(stderr, "ipt_floor: cannot load BPF programs: %s\n",
-			strerror(errno));
+			strerror(-err));
 		return 1;
 	}
 	err = ipi_floor_bpf__attach(skel);
