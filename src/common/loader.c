@@ -172,6 +172,19 @@ int load_topology(struct topology *t, const char *sysfs_root,
 	return err;
 }
 
+/* Milliseconds until the next interval report or the end of -d, at most
+ * IPT_TICK_MAX_MS. */
+static int ms_to_deadline(const struct ipt_opts *o, double start, double last)
+{
+	double now = mono_now(), left = IPT_TICK_MAX_MS / 1000.0;
+
+	if (o->duration && start + o->duration - now < left)
+		left = start + o->duration - now;
+	if (o->interval && last + o->interval - now < left)
+		left = last + o->interval - now;
+	return left > 0.001 ? (int)(left * 1000 + 0.999) : 1;
+}
+
 void trace_loop(const struct ipt_opts *o, const struct trace_ops *ops,
 		void *ctx)
 {
@@ -179,7 +192,7 @@ void trace_loop(const struct ipt_opts *o, const struct trace_ops *ops,
 	long reports = 0;
 
 	while (!tracer_exiting) {
-		ops->tick(ctx);
+		ops->tick(ctx, ms_to_deadline(o, start, last));
 		ops->drain(ctx);
 		t = mono_now();
 		if (o->duration && t - start >= o->duration)

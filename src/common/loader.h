@@ -37,8 +37,15 @@ double mono_now(void);
 struct ipt_opts;
 
 /* What a mode does in the shared trace loop. */
+/* The longest a trace loop sleeps: a mode without rings wakes this often. */
+#define IPT_TICK_MAX_MS		1000
+/* A mode with rings to drain wakes at least this often. */
+#define IPT_TICK_RING_MS	50
+
 struct trace_ops {
-	void (*tick)(void *ctx);		/* wait ~50 ms, serving what must be served */
+	/* wait up to @max_ms (the next report or the end is due then),
+	 * serving what must be served; a mode with rings to drain waits less */
+	void (*tick)(void *ctx, int max_ms);
 	void (*drain)(void *ctx);		/* consume the rings */
 	void (*finish)(void *ctx);		/* before the last report */
 	void (*report)(void *ctx, double span);	/* one report covering @span s */

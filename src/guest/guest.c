@@ -357,14 +357,17 @@ static void scrape_metrics(struct emitter *e, void *ctx)
 	scrape_guest(e, &r);
 }
 
-/* Sleep one tick, serving scrapes meanwhile. */
-static void guest_tick(void *ctx)
+/* Sleep one tick, serving scrapes meanwhile. Aggregate mode has no ring
+ * records to drain: it sleeps until a report is due. */
+static void guest_tick(void *ctx, int max_ms)
 {
 	struct guest *g = ctx;
-	struct timespec ts = { 0, 50 * 1000000 };
+	int ms = g->o->aggregate || max_ms < IPT_TICK_RING_MS ?
+		 max_ms : IPT_TICK_RING_MS;
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	if (g->ms)
-		metrics_poll(g->ms, 50, scrape_metrics, g);
+		metrics_poll(g->ms, ms, scrape_metrics, g);
 	else
 		nanosleep(&ts, NULL);
 }

@@ -264,14 +264,15 @@ static void host_scrape(struct emitter *e, void *ctx)
 }
 
 /* Sleep a tick; rescan for vCPU threads (new VMs) every 250 ms. */
-static void host_tick(void *ctx)
+static void host_tick(void *ctx, int max_ms)
 {
-	struct timespec tick = { 0, 50 * 1000000 };
+	int ms = max_ms < IPT_TICK_RING_MS ? max_ms : IPT_TICK_RING_MS;
+	struct timespec tick = { 0, ms * 1000000L };
 	struct host *h = ctx;
 	double t;
 
 	if (h->ms)
-		metrics_poll(h->ms, 50, host_scrape, h);
+		metrics_poll(h->ms, ms, host_scrape, h);
 	else
 		nanosleep(&tick, NULL);
 	t = mono_now();
