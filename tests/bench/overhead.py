@@ -763,6 +763,10 @@ def whole_ipi(res):
     res["whole_goals"] = {wl: w.get("goals", []) for wl, w in res.get("workloads", {}).items()}
 
 
+def fmt_x(x):
+    return "%.2fx" % x if x is not None else "-"
+
+
 def whole_goals(rows):
     out = []
     fl = rows.get("floor")
@@ -786,14 +790,15 @@ def whole_goals(rows):
             e["x_floor"] <= FLOOR_FACTOR, "%.2fx" % e["x_floor"])
         worst = max(x for x in (e.get("send_x_floor"), e.get("handler_x_floor"), 0) if x is not None)
         add("per-event: no hook > %gx its floor" % FLOOR_FACTOR, worst <= FLOOR_FACTOR,
-            "send %sx, handler %sx" % (e.get("send_x_floor"), e.get("handler_x_floor")))
+            "send %s, handler %s" % (fmt_x(e.get("send_x_floor")),
+                                     fmt_x(e.get("handler_x_floor"))))
     fc = rows.get("floor_clock")
     if fc and fc.get("x_floor"):
         add("limit: two clock reads alone (floor + clock) <= %gx floor pair"
             % AGG_FLOOR_FACTOR, fc["x_floor"] <= AGG_FLOOR_FACTOR,
-            "%.2fx (%.0f ns; send %sx, handler %sx)" % (
-                fc["x_floor"], fc["whole"], fc.get("send_x_floor"),
-                fc.get("handler_x_floor")))
+            "%.2fx (%.0f ns; send %s, handler %s)" % (
+                fc["x_floor"], fc["whole"], fmt_x(fc.get("send_x_floor")),
+                fmt_x(fc.get("handler_x_floor"))))
     for key, name in (("ipitrace", "per-event"), ("ipitrace_aggregate", "aggregate")):
         r = rows.get(key)
         if r and r.get("x_bpftrace") is not None:
