@@ -273,9 +273,10 @@ class Tracer:
 
 class Ipitrace(Tracer):
     key, label = "ipitrace", "ipitrace --guest (per-event)"
+    binary = IPITRACE
 
     def cmd(self):
-        return [IPITRACE, "--guest", "-j"]
+        return [self.binary, "--guest", "-j"]
 
     def events(self):
         try:
@@ -293,7 +294,21 @@ class IpitraceAggregate(Ipitrace):
     key, label = "ipitrace_aggregate", "ipitrace --guest --aggregate"
 
     def cmd(self):
-        return [IPITRACE, "--guest", "-j", "--aggregate"]
+        return [self.binary, "--guest", "-j", "--aggregate"]
+
+
+def before_classes(binary):
+    """Per-event and aggregate rows for another build (--before): the same
+    runs, interleaved with this build's, so before and after share a machine
+    and its moment."""
+    class Before(Ipitrace):
+        key, label = "ipitrace_before", "ipitrace --guest (per-event), before"
+
+    class AggBefore(IpitraceAggregate):
+        key, label = ("ipitrace_aggregate_before",
+                      "ipitrace --guest --aggregate, before")
+    Before.binary = AggBefore.binary = binary
+    return [Before, AggBefore]
 
 
 class IpitraceCsd(Ipitrace):
@@ -701,7 +716,9 @@ def mode_targets(res, key, mode, rtt_limit):
 
 # ---------------------------------------------------------------- whole IPI
 
-ROWS = (("ipitrace", "per-event"), ("ipitrace_csd", "per-event + CSD (--callers)"),
+ROWS = (("ipitrace_before", "per-event, before"),
+        ("ipitrace_aggregate_before", "--aggregate, before"),
+        ("ipitrace", "per-event"), ("ipitrace_csd", "per-event + CSD (--callers)"),
         ("ipitrace_aggregate", "--aggregate"), ("floor", "floor"),
         ("floor_clock", "floor + clock on both sides"),
         ("bpftrace", "bpftrace pairing"))
@@ -889,8 +906,9 @@ def markdown(res):
     lines.append("|---|---|---|---|---|---|---|---|---|---|")
     lines.append("| no tracer | 1.000 | 1.000 | - | - | - | - | - | - | p50 %s ns, mean %s ns |"
                  % (res["baseline"]["rtt_p50_ns"], res["baseline"]["rtt_mean_ns"]))
-    for key in ("ipitrace", "ipitrace_csd", "ipitrace_aggregate", "bpftrace",
-                "perf", "floor", "floor_clock"):
+    for key in ("ipitrace_before", "ipitrace_aggregate_before", "ipitrace",
+                "ipitrace_csd", "ipitrace_aggregate", "bpftrace", "perf", "floor",
+                "floor_clock"):
         c = res["configs"].get(key)
         if not c:
             continue
@@ -953,7 +971,11 @@ def main():
     ap.add_argument("--rounds", type=int, help="A B rounds per tracer (default 5, --quick 3)")
     ap.add_argument("--out", default=os.path.join(REPO, "results"), help="results folder")
     ap.add_argument("--only", help="comma-separated subset of "
-                    "ipitrace,ipitrace_csd,ipitrace_aggregate,bpftrace,perf,floor")
+                    "ipitrace,ipitrace_csd,ipitrace_aggregate,bpftrace,perf,floor,floor_clock"
+                    " (and ipitrace_before,ipitrace_aggregate_before with --before)")
+    ap.add_argument("--before", metavar="BINARY", help="also run this ipitrace "
+                    "build (e.g. an older commit's) per-event and --aggregate, "
+                    "interleaved with this one: before/after rows")
     ap.add_argument("--workloads", help="comma-separated subset of %s (default: "
                     "all; multicast needs 3 CPUs)" % ",".join(WORKLOADS))
     args = ap.parse_args()
@@ -990,6 +1012,11 @@ def main():
         res["configs"]["ipitrace_aggregate"] = {
             "label": IpitraceAggregate.label, "status": "skipped",
             "reason": "not implemented yet"}
+    if args.before:
+        if not os.access(args.before, os.X_OK):
+            log("--before %s: not an executable" % args.before)
+            return 2
+        classes[:0] = before_classes(os.path.abspath(args.before))
     if args.only:
         keep = set(args.only.split(","))
         classes = [c for c in classes if c.key in keep]
