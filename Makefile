@@ -166,10 +166,22 @@ fuzz-record: $(BUILD)/libipitrace.a
 
 # Overhead benchmark: ipitrace vs no tracer, bpftrace, perf and an empty-
 # program floor; prints figures (results/overhead.{md,json}), never gates on timing.
+# Issue 10's "before": commit $(PERF_BASE), built from git beside this tree.
+PERF_BASE := 01c1692
+$(BUILD)/before/ipitrace:
+	@rm -rf $(BUILD)/before && mkdir -p $(BUILD)/before
+	git archive $(PERF_BASE) | tar -x -C $(BUILD)/before
+	$(MAKE) --no-print-directory -C $(BUILD)/before ipitrace
+
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
-	@python3 tests/bench/overhead.py
+	@if $(MAKE) --no-print-directory $(BUILD)/before/ipitrace; then \
+		python3 tests/bench/overhead.py --before $(BUILD)/before/ipitrace; \
+	else \
+		echo "bench: no git history of $(PERF_BASE): no before rows"; \
+		python3 tests/bench/overhead.py; \
+	fi
 	@$(MAKE) --no-print-directory bench-agg storm
 
 # An IPI storm traced for 60 s, per-event and --aggregate: rates, every loss
