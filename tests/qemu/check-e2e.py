@@ -121,7 +121,14 @@ def check_pv(kernel, out, g, h, hmeta, j, span):
             abs(x["ts"] - hr["t"][0]) <= 2000000 for x in hc))
     check(pvm and not bad, f"{kernel}: each of the {len(pvm)} pv_hypercall matches is a "
           "host IPI of an L1 ftrace hypercall naming its target", f"{bad} are not")
+    # L2's own count of function call interrupts on each spinner CPU
+    # over the multicast phase bounds the PV matches from vCPU 0 to it
     cal = list(map(int, re.search(r"^cal ((?:\d+ ){7}\d+)$", out, re.M).group(1).split()))
+    for c in (1, 2):
+        n = sum(1 for mm in pvm0 if mm["dst"] == c)
+        check(0 < n <= cal[4 + c] - cal[c],
+              f"{kernel}: pv_hypercall matches vCPU 0 -> {c}: {n}, within L2's CAL count "
+              f"on CPU {c} over the multicast ({cal[4 + c] - cal[c]})")
     gcm = [sum(1 for r in g if r["kind"] == 1 and r["src"] == 0 and r["dst"] == c)
            for c in range(4)]
     print(f"figures {kernel}: multicast calls={calls} L1 hypercalls nr=10 in the host "

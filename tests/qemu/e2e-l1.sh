@@ -8,7 +8,8 @@
 # path: ftrace's own kvm_hypercall events on CLOCK_MONOTONIC (the clock of
 # the host record) from before the tracer starts to after it stops, printed
 # as "hc SECONDS TID NR A0 A1 A2 A3" (section "l1 hypercalls"), and L2's
-# QEMU threads as "task TID COMM" ("CPU N/KVM": vCPU N).
+# QEMU threads as "task TID COMM" ("CPU N/KVM": vCPU N; QEMU names them so
+# with debug-threads=on).
 # Needs /bin/ipitrace, /l2/{vmlinuz,initrd.cpio}, /usr/bin/qemu-system-x86_64
 # with its libraries, /usr/share/qemu-l2 (ROMs), /lib/svm-lib.sh.
 . /lib/svm-lib.sh
@@ -27,7 +28,8 @@ fi
 step "L2 boots"
 : > /tmp/l2.out
 timeout 600 qemu-system-x86_64 -L /usr/share/qemu-l2 -machine pc,accel=kvm \
-	-cpu qemu64,+kvm-pv-ipi -nodefaults -no-user-config -display none -no-reboot \
+	-cpu qemu64,+kvm-pv-ipi -name l2,debug-threads=on \
+	-nodefaults -no-user-config -display none -no-reboot \
 	-m 512 -smp 4,sockets=2,cores=2 \
 	-object memory-backend-ram,id=m0,size=256M \
 	-object memory-backend-ram,id=m1,size=256M \
