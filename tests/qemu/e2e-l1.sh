@@ -45,13 +45,25 @@ while ! grep -q '^== l2 record-b64' /tmp/l2.out && [ $t -lt 6000 ]; do
 	sleep 0.1; t=$((t + 1))
 done
 step "L2 workload done; stopping the host tracer"
+# builtins only: L2 is still printing, and each fork in L1 is time its
+# vCPUs do not get (a UART that stalls a while makes L2 power off early)
 for t in /proc/[0-9]*/task/*; do
-	c=$(cat "$t/comm" 2>/dev/null)
+	read -r c < "$t/comm" 2>/dev/null || continue
 	case $c in "CPU "*/KVM) echo "task ${t##*/} $c" ;; esac
 done > /tmp/tasks
 tracer_stop
-echo "== host tracer"; echo "rc=$?"; tail -n 5 /tmp/h.err
+rc=$?
+echo "== host tracer"; echo "rc=$rc"; tail -n 5 /tmp/h.err
 echo 0 > $T/tracing_on
+wait $QP
+rc=$?
+echo "== qemu"; echo "rc=$rc"; tail -n 5 /tmp/qemu.err
+echo "== l2 console"; tail -c 2000 /tmp/l2.log
+cat /tmp/l2.out
+echo "== host report"
+cat /tmp/h.out
+echo "== host record"
+cat /tmp/h.rec
 echo "== l1 hypercalls"
 awk '/ kvm_hypercall: / {
 	v = 0
@@ -62,12 +74,4 @@ awk '/ kvm_hypercall: / {
 }' $T/trace
 cat /tmp/tasks
 ftrace_end
-wait $QP
-echo "== qemu"; echo "rc=$?"; tail -n 5 /tmp/qemu.err
-echo "== l2 console"; tail -c 2000 /tmp/l2.log
-cat /tmp/l2.out
-echo "== host report"
-cat /tmp/h.out
-echo "== host record"
-cat /tmp/h.rec
 echo "== end"

@@ -54,13 +54,15 @@ echo "== l2 report"
 cat /tmp/t.out
 echo "== l2 end"
 # poweroff drops what the UART has not sent yet, and under TCG every byte is
-# an exit (~1-2 KB/s): wait until ttyS1's transmit count stops moving
+# an exit (~1-2 KB/s): wait until ttyS1's transmit count stops moving, for
+# 3 s (L1 busy with its own tracer can stall the UART for a second)
 p=-1
 t=0
-while [ $t -lt 120 ]; do
+same=0
+while [ $t -lt 120 ] && [ $same -lt 3 ]; do
 	n=$(sed -n 's/^1:.* tx:\([0-9]*\).*/\1/p' /proc/tty/driver/serial 2>/dev/null)
 	[ -n "$n" ] || { sleep 5; break; }
-	[ "$n" = "$p" ] && break
+	if [ "$n" = "$p" ]; then same=$((same + 1)); else same=0; fi
 	p=$n
 	sleep 1
 	t=$((t + 1))
