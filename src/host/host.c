@@ -164,6 +164,22 @@ static void on_result(const struct kick_result *r, void *ctx)
 		host_report_add(h->total, r);
 }
 
+static void on_halt(const struct kick_halt_sample *s, void *ctx)
+{
+	struct host *h = ctx;
+
+	rec_host_halt(h->rec, s);
+	if (h->adv)
+		host_advise_halt(s, h->adv);
+}
+
+static void on_pv(const struct kick_pv_send *s, void *ctx)
+{
+	struct host *h = ctx;
+
+	rec_host_pv(h->rec, s);
+}
+
 static void on_total_result(const struct kick_result *r, void *ctx)
 {
 	struct host *h = ctx;
@@ -372,7 +388,6 @@ static int open_advice(struct host *h)
 		fprintf(stderr, "ipitrace: out of memory\n");
 		return -1;
 	}
-	kick_set_halt_cb(h->kick, host_advise_halt, h->adv);
 	return 0;
 }
 
@@ -394,8 +409,11 @@ static int host_open(struct run *r, void *ctx,
 	}
 	h->kick = kick_new(on_result, h);
 	stage_hooks(h, hooked);
-	if (h->kick)
+	if (h->kick) {
 		kick_set_hooked(h->kick, hooked);
+		kick_set_halt_cb(h->kick, on_halt, h);
+		kick_set_pv_cb(h->kick, on_pv, h);
+	}
 	for (i = 0; i < HR_MAX; i++) {
 		descs[i].role = r->roles[i].name;
 		descs[i].desc = hook_desc(&r->roles[i], bufs[i], sizeof(bufs[i]));

@@ -58,9 +58,25 @@ struct kick_result {
 	bool ipi_first;		/* first result of this IPI passed to the callback */
 	bool timed_out;		/* completed by kick_flush() */
 	bool superseded;	/* completed by the next IPI to the same target */
+	bool pv;		/* sent by the PV send-IPI hypercall, not an ICR write */
 };
 
 typedef void (*kick_cb)(const struct kick_result *r, void *ctx);
+
+/* A PV send-IPI hypercall as the sender made it (kick_set_pv_cb): its
+ * targets are APIC ids min_apicid + bit of bitmap_lo, min_apicid + 64 +
+ * bit of bitmap_hi (a 64-bit guest's clusters). */
+struct kick_pv_send {
+	__u64 ts;
+	__u32 vm_pid;
+	int src_vcpu;		/* -1 unknown */
+	__u32 src_tid;
+	int vector;
+	__u32 min_apicid;
+	__u64 bitmap_lo, bitmap_hi;
+};
+
+typedef void (*kick_pv_cb)(const struct kick_pv_send *s, void *ctx);
 
 /* Halt accounting. A blocked halt (waited=1) polled first and then slept:
  * kvm_vcpu_wakeup has only the total, so the split comes from the vCPU
@@ -166,6 +182,9 @@ void kick_set_hooked(struct kick *k, const bool hooked[KS_MAX]);
 int kick_event_stage(int type);
 /* Call @cb for every halt end that passes the filters. */
 void kick_set_halt_cb(struct kick *k, kick_halt_cb cb, void *ctx);
+/* Call @cb for every PV send-IPI hypercall of a VM that passes the pid
+ * filter. */
+void kick_set_pv_cb(struct kick *k, kick_pv_cb cb, void *ctx);
 /* Complete every IPI started at or before now - timeout. */
 void kick_flush(struct kick *k, __u64 now);
 /* Complete everything still pending (end of the run). */

@@ -28,6 +28,7 @@ struct kipi {
 	int src_cpu;
 	int vector;
 	bool from_accepts;	/* targets come from accept events */
+	bool pv;		/* the PV send-IPI hypercall */
 	bool reported;
 	int refs;
 	int *targets;		/* vCPU indices */
@@ -78,6 +79,8 @@ struct kick {
 	void *ctx;
 	kick_halt_cb halt_cb;
 	void *halt_ctx;
+	kick_pv_cb pv_cb;
+	void *pv_ctx;
 	__u64 timeout;
 	__u32 f_pid;
 	int f_vcpu;

@@ -182,6 +182,7 @@ static void complete(struct kick *k, struct kvcpu *v, int how)
 		.state = target_state(p), .exit_ts = ipi->exit_ts,
 		.halt_ns = p->halt_ns, .vector = ipi->vector,
 		.timed_out = how == TIMED_OUT, .superseded = how == SUPERSEDED,
+		.pv = ipi->pv,
 	};
 
 	memcpy(r.t, p->t, sizeof(r.t));
@@ -274,7 +275,25 @@ void hm_on_apic_ipi(struct kick *k, const struct host_event *e,
 void hm_on_pv_ipi(struct kick *k, const struct host_event *e,
 		  struct kthread *s)
 {
-	ipi_open(k, e, s, ICR_VECTOR(e->u.pv_ipi.icr));
+	struct kipi *p = ipi_open(k, e, s, ICR_VECTOR(e->u.pv_ipi.icr));
+	struct kick_pv_send pv = {
+		.ts = e->ts, .vm_pid = e->pid, .src_vcpu = s->vcpu,
+		.src_tid = e->tid, .vector = ICR_VECTOR(e->u.pv_ipi.icr),
+		.min_apicid = e->u.pv_ipi.min_apicid,
+		.bitmap_lo = e->u.pv_ipi.bitmap_lo,
+		.bitmap_hi = e->u.pv_ipi.bitmap_hi,
+	};
+
+	if (p)
+		p->pv = true;
+	if (k->pv_cb && hm_filter_pid(k, e->pid))
+		k->pv_cb(&pv, k->pv_ctx);
+}
+
+void kick_set_pv_cb(struct kick *k, kick_pv_cb cb, void *ctx)
+{
+	k->pv_cb = cb;
+	k->pv_ctx = ctx;
 }
 
 void hm_on_accept(struct kick *k, const struct host_event *e,

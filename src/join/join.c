@@ -18,8 +18,16 @@ static const char *const point_names[JP_MAX] = {
 };
 
 static const char *const unmatched_names[JU_MAX] = {
-	"outside_window", "no_host_ipi", "tracer",
+	"outside_window", "polled_target", "pv_hypercall", "posted",
+	"no_host_ipi", "tracer",
 };
+
+static const char *const path_names[JPATH_MAX] = { "icr", "pv_hypercall" };
+
+const char *join_path_name(int path)
+{
+	return path >= 0 && path < JPATH_MAX ? path_names[path] : "?";
+}
 
 const char *join_point_name(int p)
 {
@@ -131,6 +139,8 @@ static struct hidx *host_index(struct join *j, size_t *n)
 		x[*n].t = r->t[KS_ICR];
 		x[*n].i = i;
 		(*n)++;
+		j->host_ipis++;
+		j->host_by_path[r->flags & REC_HF_PV ? JPATH_PV : JPATH_ICR]++;
 	}
 	qsort(x, *n, sizeof(*x), cmp_hidx);
 	return x;
@@ -178,12 +188,10 @@ static bool fits(const struct rec_guest_ipi *g, const struct rec_host_ipi *h,
 		(__s64)last_pt(h) <= send + (__s64)g->lat_ns + mp->tol);
 }
 
-/* first unused fitting host IPI for @g; x is sorted by ICR time */
-static long find(struct join *j, struct hidx *x, size_t n,
-		 const struct rec_guest_ipi *g, const struct mparams *mp)
+/* the first of @n entries of x (sorted by t) with t >= @lim */
+static size_t lower(const struct hidx *x, size_t n, __s64 lim)
 {
-	__s64 t = (__s64)g->send_ns + mp->off, lim = t - (__s64)mp->slack;
-	size_t lo = 0, hi = n, i;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -193,7 +201,17 @@ static long find(struct join *j, struct hidx *x, size_t n,
 		else
 			hi = mid;
 	}
-	for (i = lo; i < n && (__s64)x[i].t <= t + (__s64)mp->window; i++) {
+	return lo;
+}
+
+/* first unused fitting host IPI for @g; x is sorted by ICR time */
+static long find(struct join *j, struct hidx *x, size_t n,
+		 const struct rec_guest_ipi *g, const struct mparams *mp)
+{
+	__s64 t = (__s64)g->send_ns + mp->off, lim = t - (__s64)mp->slack;
+	size_t i;
+
+	for (i = lower(x, n, lim); i < n && (__s64)x[i].t <= t + (__s64)mp->window; i++) {
 		const struct rec_host_ipi *h = &j->h->h[x[i].i];
 
 		if (!x[i].used && same_ipi(g, h) && fits(g, h, mp))
@@ -475,6 +493,8 @@ static void account(struct join *j)
 		for (p = JP_EXIT; p < JP_MAX; p++)
 			neg |= m->pt[p] && m->seg[p] < 0;
 		j->negative += neg;
+		m->path = h->flags & REC_HF_PV ? JPATH_PV : JPATH_ICR;
+		j->matched_by_path[m->path]++;
 		m->numa = j->g->node[g->src_cpu] < 0 || j->g->node[g->dst_cpu] < 0 ?
 			  IPT_NUMA_UNKNOWN : j->g->node[g->src_cpu] ==
 			  j->g->node[g->dst_cpu] ? IPT_NUMA_SAME : IPT_NUMA_CROSS;
@@ -488,7 +508,131 @@ static void account(struct join *j)
 	}
 }
 
-static void count_unmatched(struct join *j, const bool *matched)
+/* What the host recorded besides its IPIs, sorted by time, to tell why a
+ * guest IPI went unmatched (join_unmatched). */
+struct why_idx {
+	struct hidx *x, *pv, *halt;	/* host IPIs; hypercalls; halt ends */
+	size_t n, npv, nhalt;
+	__u64 max_halt;			/* the longest halt */
+};
+
+static int why_index(struct join *j, struct why_idx *w)
+{
+	const struct record *h = j->h;
+	size_t i;
+
+	w->pv = calloc(h->nr_pv + 1, sizeof(*w->pv));
+	w->halt = calloc(h->nr_halts + 1, sizeof(*w->halt));
+	if (!w->pv || !w->halt)
+		return -1;
+	for (i = 0; i < h->nr_pv; i++) {
+		if (h->pv[i].vm_pid != j->pid)
+			continue;
+		w->pv[w->npv++] = (struct hidx){ .t = h->pv[i].ts, .i = i };
+		j->host_pv_sends++;
+	}
+	for (i = 0; i < h->nr_halts; i++) {
+		if (h->halts[i].vm_pid != j->pid)
+			continue;
+		w->halt[w->nhalt++] = (struct hidx){ .t = h->halts[i].end_ts, .i = i };
+		if (h->halts[i].ns > w->max_halt)
+			w->max_halt = h->halts[i].ns;
+	}
+	qsort(w->pv, w->npv, sizeof(*w->pv), cmp_hidx);
+	qsort(w->halt, w->nhalt, sizeof(*w->halt), cmp_hidx);
+	return 0;
+}
+
+static bool from_sender(const struct rec_guest_ipi *g, int src_vcpu)
+{
+	return src_vcpu < 0 || src_vcpu == (int)g->src_cpu;
+}
+
+/* the host saw it: an unused host IPI of the sender to the target with
+ * its vector in [lo, hi]; its target state in *@state */
+static bool host_saw(const struct join *j, const struct why_idx *w,
+		     const struct rec_guest_ipi *g, __s64 lo, __s64 hi,
+		     int *state)
+{
+	size_t i;
+
+	for (i = lower(w->x, w->n, lo); i < w->n && (__s64)w->x[i].t <= hi; i++) {
+		const struct rec_host_ipi *h = &j->h->h[w->x[i].i];
+
+		if (!w->x[i].used && same_ipi(g, h)) {
+			*state = h->state;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* a hypercall of the sender in [lo, hi]; naming the target with the
+ * IPI's vector when @cover */
+static bool hypercall(const struct join *j, const struct why_idx *w,
+		      const struct rec_guest_ipi *g, __s64 lo, __s64 hi,
+		      bool cover)
+{
+	size_t i;
+
+	for (i = lower(w->pv, w->npv, lo); i < w->npv && (__s64)w->pv[i].t <= hi; i++) {
+		const struct rec_pv_send *s = &j->h->pv[w->pv[i].i];
+
+		if (!from_sender(g, s->src_vcpu))
+			continue;
+		if (!cover || (s->vector == g->vector &&
+			       rec_pv_covers(s, (int)g->dst_cpu)))
+			return true;
+	}
+	return false;
+}
+
+/* any host IPI (either path, any target) sent by the sender in [lo, hi] */
+static bool sender_sent(const struct join *j, const struct why_idx *w,
+			const struct rec_guest_ipi *g, __s64 lo, __s64 hi)
+{
+	size_t i;
+
+	for (i = lower(w->x, w->n, lo); i < w->n && (__s64)w->x[i].t <= hi; i++)
+		if (from_sender(g, j->h->h[w->x[i].i].src_vcpu))
+			return true;
+	return hypercall(j, w, g, lo, hi, false);
+}
+
+/* was the target vCPU in a halt the host recorded at @t */
+static bool halted_at(const struct join *j, const struct why_idx *w,
+		      int vcpu, __s64 t)
+{
+	size_t i;
+
+	for (i = lower(w->halt, w->nhalt, t);
+	     i < w->nhalt && w->halt[i].t <= (__u64)t + w->max_halt; i++) {
+		const struct rec_halt *x = &j->h->halts[w->halt[i].i];
+
+		if (x->vcpu == vcpu && (__s64)(x->end_ts - x->ns) <= t)
+			return true;
+	}
+	return false;
+}
+
+static int classify(const struct join *j, const struct why_idx *w,
+		    const struct rec_guest_ipi *g, __s64 t)
+{
+	__s64 lo = t - (__s64)j->slack, hi = t + (__s64)j->window;
+	int state;
+
+	if (host_saw(j, w, g, lo, hi, &state) && state != TS_BLOCKED)
+		return JU_POLLED;
+	if (hypercall(j, w, g, lo, hi, true))
+		return JU_PV;
+	if (j->h->have_halts && !sender_sent(j, w, g, lo, hi) &&
+	    !halted_at(j, w, (int)g->dst_cpu, t))
+		return JU_POSTED;
+	return JU_NO_HOST;
+}
+
+static void count_unmatched(struct join *j, const struct why_idx *w,
+			    const bool *matched)
 {
 	size_t gi;
 	__s64 t0 = (__s64)j->h->start_ns, t1 = (__s64)j->h->end_ns;
@@ -507,7 +651,7 @@ static void count_unmatched(struct join *j, const bool *matched)
 		}
 		j->guest_ipis++;
 		if (!matched[gi])
-			j->unmatched[JU_NO_ICR]++;
+			j->unmatched[classify(j, w, g, t)]++;
 	}
 }
 
@@ -516,6 +660,7 @@ int join_run(struct join *j, const struct record *g, const struct record *h,
 {
 	size_t n, i, *ord = NULL;
 	struct hidx *x = NULL;
+	struct why_idx w = { 0 };
 	bool *matched = NULL;
 	struct mparams mp = { 0 };
 	int ret = -1;
@@ -533,15 +678,13 @@ int join_run(struct join *j, const struct record *g, const struct record *h,
 	ord = malloc((g->nr + 1) * sizeof(*ord));
 	j->m = calloc(g->nr + 1, sizeof(*j->m));
 	matched = calloc(g->nr + 1, sizeof(*matched));
-	if (!x || !ord || !j->m || !matched) {
+	if (!x || !ord || !j->m || !matched || why_index(j, &w)) {
 		snprintf(err, len, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < g->nr; i++)
 		ord[i] = i;
 	qsort_r(ord, g->nr, sizeof(*ord), cmp_send, g->g);
-	for (i = 0; i < n; i++)
-		j->host_ipis++;
 	mp.window = o->window_ns;
 	if (j->have_chain && !o->align) {
 		j->clock = JC_TSC;
@@ -562,9 +705,15 @@ int join_run(struct join *j, const struct record *g, const struct record *h,
 		matched[j->m[i].g] = true;
 	settle_offset(j);
 	account(j);
-	count_unmatched(j, matched);
+	j->slack = mp.slack;
+	j->window = mp.window;
+	w.x = x;
+	w.n = n;
+	count_unmatched(j, &w, matched);
 	ret = 0;
 out:
+	free(w.pv);
+	free(w.halt);
 	free(x);
 	free(ord);
 	free(matched);

@@ -30,13 +30,32 @@ enum join_point {
 	JP_MAX,
 };
 
+/* Why a guest IPI found no host IPI, tried in this order (join.c,
+ * classify(); "in the window": the host time within [send - slack,
+ * send + window] of the converted send). */
 enum join_unmatched {
 	JU_OUTSIDE,	/* sent outside the host record's span */
-	JU_NO_ICR,	/* no host ICR write fits it: a PV send-IPI hypercall
-			 * or posted interrupt the host did not see as one,
-			 * or a guest record that cannot be (latency 0) */
+	JU_POLLED,	/* the host saw it (an unused host IPI from the sender
+			 * to the target, same vector, in the window) but the
+			 * target was halt-polling or not halted: no kick or
+			 * wakeup ties its path to the guest's times */
+	JU_PV,		/* the sender made a KVM_HC_SEND_IPI hypercall naming
+			 * the target, same vector, in the window, and no
+			 * per-target host IPI of it could be matched */
+	JU_POSTED,	/* no host IPI and no hypercall of the sender at all in
+			 * the window, and the target was not in a halt the host
+			 * recorded: delivered without an exit (posted
+			 * interrupts, AVIC); needs the host's halts (version 2) */
+	JU_NO_HOST,	/* none of the above: no host IPI fits it */
 	JU_TRACER,	/* raised by ipitrace's own ring buffer */
 	JU_MAX,
+};
+
+/* How the sender's IPI reached KVM */
+enum join_path {
+	JPATH_ICR,	/* an ICR write (kvm_apic_ipi) */
+	JPATH_PV,	/* the PV send-IPI hypercall (REC_HF_PV) */
+	JPATH_MAX,
 };
 
 enum join_clock { JC_TSC, JC_ALIGNED };
@@ -46,6 +65,7 @@ struct join_match {
 	__u64 pt[JP_MAX];	/* host ns, 0 = not observed */
 	__s64 seg[JP_MAX];	/* seg[i]: previous observed point -> point i */
 	int numa;		/* enum ipt_numa, guest topology */
+	int path;		/* enum join_path */
 };
 
 #define JOIN_GROUP_ALL	IPI_KIND_MAX	/* kind index of "all kinds" */
@@ -79,9 +99,13 @@ struct join {
 	__s64 lo, hi;
 	__s64 residual;		/* how far the clock's offset lay outside [lo, hi]:
 				 * the offset used is moved into it; -1 none fits */
-	__u64 host_ipis;	/* of the VM, with an ICR write */
+	__u64 host_ipis;	/* of the VM, with an ICR write or hypercall */
+	__u64 host_by_path[JPATH_MAX];
+	__u64 host_pv_sends;	/* the VM's hypercalls (one per call) */
 	__u64 guest_ipis;
+	__u64 matched_by_path[JPATH_MAX];
 	__u64 unmatched[JU_MAX];
+	__u64 slack, window;	/* of the matching, ns */
 	__u64 negative;		/* matches with a segment < 0 */
 	__u64 placed;		/* matches placed off the common offset */
 	__u64 max_place_ns;	/* the largest such move (within chain_err) */
@@ -98,6 +122,7 @@ void join_free(struct join *j);
 
 const char *join_point_name(int p);
 const char *join_unmatched_name(int u);
+const char *join_path_name(int path);
 
 struct emitter;
 void join_emit(struct emitter *e, const void *join);

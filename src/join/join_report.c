@@ -94,12 +94,23 @@ static void emit_matching(struct emitter *e, const struct join *j)
 	emit_u64(e, "vm_pid", j->pid);
 	emit_u64(e, "guest_ipis", j->guest_ipis);
 	emit_u64(e, "host_ipis", j->host_ipis);
+	emit_u64(e, "host_pv_hypercalls", j->host_pv_sends);
+	emit_u64(e, "window_ns", j->window);
+	emit_u64(e, "slack_ns", j->slack);
 	emit_u64(e, "matched", j->nr);
 	emit_dbl(e, "match_rate", j->guest_ipis ?
 		 (double)j->nr / j->guest_ipis : 0);
 	emit_u64(e, "with_negative_segment", j->negative);
 	emit_u64(e, "placed_within_uncertainty", j->placed);
 	emit_u64(e, "max_place_ns", j->max_place_ns);
+	emit_obj_titled(e, "host_ipis_by_path", "host IPIs by path:");
+	for (u = 0; u < JPATH_MAX; u++)
+		emit_u64(e, join_path_name(u), j->host_by_path[u]);
+	emit_end(e);
+	emit_obj_titled(e, "matched_by_path", "matched by path:");
+	for (u = 0; u < JPATH_MAX; u++)
+		emit_u64(e, join_path_name(u), j->matched_by_path[u]);
+	emit_end(e);
 	emit_obj_titled(e, "unmatched", "unmatched:");
 	for (u = 0; u < JU_MAX; u++)
 		emit_u64(e, join_unmatched_name(u), j->unmatched[u]);
@@ -127,6 +138,7 @@ static void emit_ipis(struct emitter *e, const struct join *j)
 		emit_u64(e, "dst", g->dst_cpu);
 		emit_str(e, "numa", numa_class_name(m->numa));
 		emit_str(e, "state", kick_state_name(h->state));
+		emit_str(e, "path", join_path_name(m->path));
 		emit_u64(e, "lat_ns", g->lat_ns);
 		emit_obj(e, "seg_ns");
 		for (p = JP_EXIT; p < JP_MAX; p++)

@@ -20,6 +20,7 @@ struct parser {
 	char *err;
 	size_t len;
 	size_t cap;
+	size_t cap_pv, cap_halts;
 	bool ended;
 };
 
@@ -177,7 +178,7 @@ static int host_line(struct parser *p, char **f, int n)
 	S(8, -1, IPT_MAX_CPUS - 1, h->dst_cpu);
 	U(9, TS_MAX - 1, h->state);
 	S(10, -1, 255, h->vector);
-	U(11, 7, h->flags);
+	U(11, p->r->version >= 2 ? 15 : 7, h->flags);
 	U(12, ~0ULL, h->exit_ts);
 	U(13, ~0ULL, h->halt_ns);
 	for (i = 0; i < KS_MAX; i++)
@@ -193,6 +194,84 @@ static int host_line(struct parser *p, char **f, int n)
 	if (h->exit_ts && h->t[KS_ICR] && h->exit_ts > h->t[KS_ICR])
 		return fail(p, "VM exit after its ICR write");
 	p->r->nr++;
+	return 0;
+}
+
+/* one more element of *@arr (@nr used, @cap allocated) */
+static void *grow_arr(void **arr, size_t nr, size_t *cap, size_t size)
+{
+	void *n;
+
+	if (nr == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+
+		if (c > REC_MAX_RECORDS)
+			c = REC_MAX_RECORDS;
+		if (nr == c || !(n = realloc(*arr, c * size)))
+			return NULL;
+		*arr = n;
+		*cap = c;
+	}
+	return (char *)*arr + nr * size;
+}
+
+static int v2_host(struct parser *p, const char *what)
+{
+	if (p->r->version < 2)
+		return fail(p, "'%s' in a version %d record", what, p->r->version);
+	if (p->r->side != REC_HOST)
+		return fail(p, "'%s' in a guest record", what);
+	return 0;
+}
+
+static int pv_line(struct parser *p, char **f, int n)
+{
+	struct record *r = p->r;
+	struct rec_pv_send *s;
+
+	if (v2_host(p, f[0]) || want(p, f, n, 9))
+		return -1;
+	if (!(s = grow_arr((void **)&r->pv, r->nr_pv, &p->cap_pv, sizeof(*s))))
+		return fail(p, "more than %u hypercalls, or out of memory",
+			    REC_MAX_RECORDS);
+	U(1, ~0ULL, s->ts);
+	U(2, 0x7fffffff, s->vm_pid);
+	S(3, -1, 4095, s->src_vcpu);
+	U(4, 0x7fffffff, s->src_tid);
+	S(5, 0, 255, s->vector);
+	U(6, 4095, s->min_apicid);
+	U(7, ~0ULL, s->bitmap_lo);
+	U(8, ~0ULL, s->bitmap_hi);
+	r->nr_pv++;
+	return 0;
+}
+
+static int halt_line(struct parser *p, char **f, int n)
+{
+	struct record *r = p->r;
+	struct rec_halt *x;
+
+	if (v2_host(p, f[0]))
+		return -1;
+	if (!strcmp(f[0], "halts")) {
+		if (want(p, f, n, 2))
+			return -1;
+		if (strcmp(f[1], "recorded"))
+			return fail(p, "unknown halts '%.24s'", f[1]);
+		r->have_halts = true;
+		return 0;
+	}
+	if (want(p, f, n, 5))
+		return -1;
+	if (!(x = grow_arr((void **)&r->halts, r->nr_halts, &p->cap_halts,
+			   sizeof(*x))))
+		return fail(p, "more than %u halts, or out of memory",
+			    REC_MAX_RECORDS);
+	U(1, ~0ULL, x->end_ts);
+	U(2, x->end_ts, x->ns);
+	U(3, 0x7fffffff, x->vm_pid);
+	S(4, 0, 4095, x->vcpu);
+	r->nr_halts++;
 	return 0;
 }
 
@@ -400,9 +479,9 @@ static int first_line(struct parser *p, char *line)
 		return fail(p, "not an ipitrace record");
 	if (num_u(f[1], 1000, &v))
 		return fail(p, "bad version '%.24s'", f[1]);
-	if (v != REC_VERSION)
-		return fail(p, "record version %llu; this ipitrace reads version %d",
-			    (unsigned long long)v, REC_VERSION);
+	if (v < REC_VERSION_MIN || v > REC_VERSION)
+		return fail(p, "record version %llu; this ipitrace reads versions %d to %d",
+			    (unsigned long long)v, REC_VERSION_MIN, REC_VERSION);
 	p->r->version = v;
 	if (!strcmp(f[2], "guest"))
 		p->r->side = REC_GUEST;
@@ -433,6 +512,10 @@ static int one_line(struct parser *p, char *line, __u64 hash)
 		return sync_line(p, f, n);
 	if (!strcmp(f[0], "vmtsc"))
 		return vm_line(p, f, n);
+	if (!strcmp(f[0], "pv"))
+		return pv_line(p, f, n);
+	if (!strcmp(f[0], "halt") || !strcmp(f[0], "halts"))
+		return halt_line(p, f, n);
 	if (!strcmp(f[0], "end"))
 		return end_line(p, f, n, hash);
 	return meta_line(p, f, n);
@@ -531,7 +614,11 @@ void rec_free(struct record *r)
 {
 	free(r->g);
 	free(r->h);
+	free(r->pv);
+	free(r->halts);
 	r->g = NULL;
 	r->h = NULL;
-	r->nr = 0;
+	r->pv = NULL;
+	r->halts = NULL;
+	r->nr = r->nr_pv = r->nr_halts = 0;
 }

@@ -95,6 +95,8 @@ static void write_header(struct rec_writer *w, const struct topology *topo)
 			if (topo->cpu_node[cpu] >= 0)
 				rec_line(w, "node %d %d", cpu, topo->cpu_node[cpu]);
 	}
+	if (w->side == REC_HOST)
+		rec_line(w, "halts recorded");
 	rec_line(w, "start %llu", (unsigned long long)rec_mono_ns());
 }
 
@@ -135,7 +137,8 @@ void rec_host_result(struct rec_writer *w, const struct kick_result *r)
 {
 	unsigned flags = (r->timed_out ? REC_HF_TIMED_OUT : 0) |
 			 (r->superseded ? REC_HF_SUPERSEDED : 0) |
-			 (r->ipi_first ? REC_HF_FIRST : 0);
+			 (r->ipi_first ? REC_HF_FIRST : 0) |
+			 (r->pv ? REC_HF_PV : 0);
 	char ts[KS_MAX * 21 + 1];
 	int i, n = 0;
 
@@ -150,6 +153,33 @@ void rec_host_result(struct rec_writer *w, const struct kick_result *r)
 		 r->state, r->vector, flags, (unsigned long long)r->exit_ts,
 		 (unsigned long long)r->halt_ns, ts);
 	w->nr++;
+}
+
+void rec_host_pv(struct rec_writer *w, const struct kick_pv_send *s)
+{
+	if (!w)
+		return;
+	rec_line(w, "pv %llu %u %d %u %d %u %llu %llu",
+		 (unsigned long long)s->ts, s->vm_pid, s->src_vcpu, s->src_tid,
+		 s->vector, s->min_apicid, (unsigned long long)s->bitmap_lo,
+		 (unsigned long long)s->bitmap_hi);
+}
+
+void rec_host_halt(struct rec_writer *w, const struct kick_halt_sample *s)
+{
+	if (!w || s->vcpu < 0 || s->ns > s->end_ts)
+		return;
+	rec_line(w, "halt %llu %llu %u %d", (unsigned long long)s->end_ts,
+		 (unsigned long long)s->ns, s->vm_pid, s->vcpu);
+}
+
+bool rec_pv_covers(const struct rec_pv_send *s, int apicid)
+{
+	long d = (long)apicid - (long)s->min_apicid;
+
+	if (d < 0 || d >= 128)
+		return false;
+	return d < 64 ? s->bitmap_lo >> d & 1 : s->bitmap_hi >> (d - 64) & 1;
 }
 
 int rec_finish(struct rec_writer *w)

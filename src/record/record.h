@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Per-IPI records on disk (--record FILE) and back (ipitrace report,
- * ipitrace join): the line format of docs/record-format.md, version 1.
+ * ipitrace join): the line format of docs/record-format.md, version 2
+ * (version 1 files are read too).
  * A guest file holds one "g" line per IPI (send, handler, CPUs, kind); a
  * host file one "h" line per IPI-target (every stage of the kick path).
  * Both carry what the join needs: kernel, clock, topology and the clock
@@ -17,7 +18,8 @@
 #include "ipitrace.h"
 #include "kick.h"
 
-#define REC_VERSION	1
+#define REC_VERSION	2
+#define REC_VERSION_MIN	1	/* the oldest version read */
 #define REC_MAGIC	"ipitrace-record"
 #define REC_MAX_LINE	1024
 #define REC_MAX_VMS	16
@@ -53,6 +55,26 @@ struct rec_host_ipi {
 #define REC_HF_TIMED_OUT	1
 #define REC_HF_SUPERSEDED	2
 #define REC_HF_FIRST		4
+#define REC_HF_PV		8	/* the PV send-IPI hypercall's, not an
+					 * ICR write's (version 2) */
+
+/* A PV send-IPI hypercall (host, version 2): struct kick_pv_send */
+struct rec_pv_send {
+	__u64 ts;
+	__u32 vm_pid;
+	int src_vcpu;
+	__u32 src_tid;
+	int vector;
+	__u32 min_apicid;
+	__u64 bitmap_lo, bitmap_hi;
+};
+
+/* A halt of a vCPU, ended at end_ts after ns (host, version 2) */
+struct rec_halt {
+	__u64 end_ts, ns;
+	__u32 vm_pid;
+	int vcpu;
+};
 
 /* A (CLOCK_MONOTONIC, TSC) pair read back to back (the narrowest
  * bracket of a few tries; err: half of it) */
@@ -94,7 +116,16 @@ struct record {
 	size_t nr;			/* records */
 	struct rec_guest_ipi *g;	/* side REC_GUEST */
 	struct rec_host_ipi *h;		/* side REC_HOST */
+	/* host, version 2: the PV send-IPI hypercalls and the vCPUs' halts
+	 * (have_halts: recorded, even if there were none) */
+	size_t nr_pv, nr_halts;
+	struct rec_pv_send *pv;
+	struct rec_halt *halts;
+	bool have_halts;
 };
+
+/* does hypercall @s name APIC id @apicid as a target */
+bool rec_pv_covers(const struct rec_pv_send *s, int apicid);
 
 /* Writing. rec_create() writes the header; the rec_*() lines follow in
  * any order; rec_finish() writes the trailer with the record count and
@@ -106,6 +137,8 @@ int rec_create(struct rec_writer **w, const char *path, int side,
 	       const struct topology *topo);
 void rec_guest_event(struct rec_writer *w, const struct ipi_event *e);
 void rec_host_result(struct rec_writer *w, const struct kick_result *r);
+void rec_host_pv(struct rec_writer *w, const struct kick_pv_send *s);
+void rec_host_halt(struct rec_writer *w, const struct kick_halt_sample *s);
 /* guest: sample the clock relations (kvm-clock: sched offset, local) */
 void rec_guest_clocks(struct rec_writer *w);
 /* both: a (CLOCK_MONOTONIC, TSC) pair (x86; nothing elsewhere) */

@@ -25,7 +25,7 @@ def test_guest_record_reported_offline():
         live = json.loads(out)
         with open(path) as f:
             lines = f.read().splitlines()
-        assert lines[0] == "ipitrace-record 1 guest", lines[0]
+        assert lines[0] == "ipitrace-record 2 guest", lines[0]
         assert lines[-1].startswith("end "), lines[-1]
         g = [ln for ln in lines if ln.startswith("g ")]
         assert int(lines[-1].split()[1]) == len(g)

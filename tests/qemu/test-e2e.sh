@@ -6,12 +6,15 @@
 # L1 = the SVM KVM host of the host lab (run-guest.sh -M svm) running
 # `ipitrace --host --record`; L2 = the same Debian kernel booted by the
 # machine's own qemu-system-x86_64 on L1's KVM (its libraries, ld-linux and
-# ROMs in L1's initramfs), 4 vCPUs in 2 NUMA nodes, running
-# `ipitrace --guest --record` and ipiload's cpuid IPIs within and across
-# the nodes (e2e-l1.sh, e2e-l2.sh). Outside, `ipitrace join` joins the two
-# records and check-e2e.py checks the result against the records themselves
-# and the workload: >= 99% of the guest's IPIs to halted vCPUs matched,
-# segments >= 0 summing to the guest latency, one Perfetto flow per match.
+# ROMs in L1's initramfs), 4 vCPUs in 2 NUMA nodes with KVM's PV send-IPI
+# (+kvm-pv-ipi), running `ipitrace --guest --record`, ipiload's cpuid IPIs
+# within and across the nodes (ICR writes) and its multicast (one
+# KVM_HC_SEND_IPI hypercall per call) (e2e-l1.sh, e2e-l2.sh). Outside,
+# `ipitrace join` joins the two records and check-e2e.py checks the result
+# against the records themselves, the workload, L1's own ftrace of the
+# hypercalls and L2's interrupt counts: >= 99% of the guest's single-target
+# IPIs matched, segments >= 0 summing to the guest latency, one Perfetto
+# flow per match, the PV path's matches against L1 ftrace's hypercalls.
 # Counts, order and consistency only: timings are TCG's.
 #
 # Usage: test-e2e.sh [-k "6.12 6.1"] [-n CALLS] [-t SECS]

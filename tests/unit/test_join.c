@@ -88,7 +88,7 @@ static void check(struct join *j)
 	assert_int_equal(j->pid, 42);
 	assert_int_equal(j->nr, N);
 	assert_int_equal(j->guest_ipis, N + 1);
-	assert_int_equal(j->unmatched[JU_NO_ICR], 1);
+	assert_int_equal(j->unmatched[JU_NO_HOST], 1);
 	assert_int_equal(j->negative, 0);
 	for (i = 0; i < j->nr; i++) {
 		const struct join_match *m = &j->m[i];
@@ -135,6 +135,139 @@ static void test_aligned(void **state UNUSED)
 	free(j);
 }
 
+static struct rec_guest_ipi *add_g(__u64 send, int src, int dst, int kind)
+{
+	struct rec_guest_ipi *x;
+
+	g.g = realloc(g.g, (g.nr + 1) * sizeof(*g.g));
+	x = memset(&g.g[g.nr++], 0, sizeof(*x));
+	x->send_ns = send;
+	x->lat_ns = 20000;
+	x->src_cpu = src;
+	x->dst_cpu = dst;
+	x->kind = kind;
+	x->vector = rec_kind_vector(kind);
+	return x;
+}
+
+/* a host IPI for the guest IPI sent at @send (guest time): exit 2 us,
+ * ICR 3 us after, a stage every us */
+static struct rec_host_ipi *add_h(__u64 send, int src, int dst, int vector,
+				  int state, unsigned flags)
+{
+	struct rec_host_ipi *y;
+	int k;
+
+	h.h = realloc(h.h, (h.nr + 1) * sizeof(*h.h));
+	y = memset(&h.h[h.nr++], 0, sizeof(*y));
+	y->vm_pid = 42;
+	y->src_vcpu = src;
+	y->dst_vcpu = dst;
+	y->vector = vector;
+	y->state = state;
+	y->flags = flags;
+	y->exit_ts = send + OFF + 2000;
+	for (k = 0; k < KS_MAX; k++)
+		y->t[k] = send + OFF + 3000 + k * 1000;
+	return y;
+}
+
+/*
+ * One guest IPI per reason, on top of make(true) (whose one unmatched IPI,
+ * 0 -> 2 at 6 ms, now has its target in a recorded halt: no_host_ipi):
+ *  10 ms  0 -> 3, the host's IPI to a halt-polling target whose next VM
+ *         entry comes 40 us after the guest's handler: polled_target
+ *  11 ms  1 -> {2, 3} multicast, one hypercall naming both; the host's
+ *         per-target IPI to 2 only: 1 -> 2 matched (pv path), 1 -> 3
+ *         pv_hypercall
+ *  12 ms  2 -> 0, nothing from vCPU 2 on the host, 0 not halted: posted
+ *  13 ms  2 -> 1, nothing from vCPU 2, 1 halted then: no_host_ipi
+ *  14 ms  ipitrace's own: tracer
+ *  30 ms  after the host stopped recording: outside_window
+ */
+static void make_reasons(bool halts)
+{
+	struct rec_host_ipi *y;
+	struct rec_guest_ipi *x;
+
+	make(true);
+	h.end_ns = OFF + 20000000;
+	h.have_halts = halts;
+	add_g(10000000, 0, 3, IPI_CALL_SINGLE);
+	y = add_h(10000000, 0, 3, 0xfb, TS_POLLING, REC_HF_FIRST);
+	y->t[KS_KICK] = y->t[KS_WAKEUP] = y->t[KS_ON_CPU] = 0;
+	y->t[KS_VM_ENTRY] = 10000000 + OFF + 60000;
+	add_g(11000000, 1, 2, IPI_CALL_MANY);
+	add_g(11000000, 1, 3, IPI_CALL_MANY);
+	add_h(11000000, 1, 2, 0xfc, TS_BLOCKED, REC_HF_PV | REC_HF_FIRST);
+	h.pv = calloc(1, sizeof(*h.pv));
+	h.pv[h.nr_pv++] = (struct rec_pv_send){
+		.ts = 11000000 + OFF + 3000, .vm_pid = 42, .src_vcpu = 1,
+		.src_tid = 7, .vector = 0xfc, .min_apicid = 0,
+		.bitmap_lo = 1 << 2 | 1 << 3,
+	};
+	add_g(12000000, 2, 0, IPI_CALL_SINGLE);
+	add_g(13000000, 2, 1, IPI_CALL_SINGLE);
+	h.halts = calloc(2, sizeof(*h.halts));
+	h.halts[h.nr_halts++] = (struct rec_halt){
+		.end_ts = 13000000 + OFF + 100000, .ns = 500000, .vm_pid = 42,
+		.vcpu = 1,
+	};
+	h.halts[h.nr_halts++] = (struct rec_halt){
+		.end_ts = 6000000 + OFF + 100000, .ns = 500000, .vm_pid = 42,
+		.vcpu = 2,
+	};
+	x = add_g(14000000, 0, 2, IPI_CALL_SINGLE);
+	x->flags = IPT_F_TRACER;
+	add_g(30000000, 0, 2, IPI_CALL_SINGLE);
+}
+
+static void test_reasons(void **state UNUSED)
+{
+	struct join_opts o = { .window_ns = 50000 };
+	struct join *j = calloc(1, sizeof(*j));
+	char err[128];
+	size_t i;
+
+	make_reasons(true);
+	assert_int_equal(join_run(j, &g, &h, &o, err, sizeof(err)), 0);
+	assert_int_equal(j->clock, JC_TSC);
+	assert_int_equal(j->nr, N + 1);
+	assert_int_equal(j->matched_by_path[JPATH_ICR], N);
+	assert_int_equal(j->matched_by_path[JPATH_PV], 1);
+	assert_int_equal(j->host_by_path[JPATH_PV], 1);
+	assert_int_equal(j->host_pv_sends, 1);
+	assert_int_equal(j->guest_ipis, N + 6);
+	assert_int_equal(j->unmatched[JU_OUTSIDE], 1);
+	assert_int_equal(j->unmatched[JU_POLLED], 1);
+	assert_int_equal(j->unmatched[JU_PV], 1);
+	assert_int_equal(j->unmatched[JU_POSTED], 1);
+	assert_int_equal(j->unmatched[JU_NO_HOST], 2);
+	assert_int_equal(j->unmatched[JU_TRACER], 1);
+	assert_int_equal(j->negative, 0);
+	for (i = 0; i < j->nr; i++) {
+		const struct rec_guest_ipi *x = &g.g[j->m[i].g];
+
+		assert_int_equal(j->m[i].path, x->kind == IPI_CALL_MANY ?
+				 JPATH_PV : JPATH_ICR);
+		if (x->kind == IPI_CALL_MANY)
+			assert_int_equal(x->dst_cpu, 2);
+	}
+	/* the multicast IPI has its breakdown too */
+	assert_int_equal(j->grp[IPI_CALL_MANY][IPT_NUMA_CROSS][TS_BLOCKED].count, 1);
+	join_free(j);
+
+	/* a version 1 host file has no halts: nothing tells posted apart */
+	make_reasons(false);
+	assert_int_equal(join_run(j, &g, &h, &o, err, sizeof(err)), 0);
+	assert_int_equal(j->unmatched[JU_POSTED], 0);
+	assert_int_equal(j->unmatched[JU_NO_HOST], 3);
+	assert_int_equal(j->unmatched[JU_PV], 1);
+	assert_int_equal(j->unmatched[JU_POLLED], 1);
+	join_free(j);
+	free(j);
+}
+
 static void test_wrong_sides(void **state UNUSED)
 {
 	struct join_opts o = { .window_ns = 50000 };
@@ -151,6 +284,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_aligned),
+		cmocka_unit_test(test_reasons),
 		cmocka_unit_test(test_wrong_sides),
 	};
 

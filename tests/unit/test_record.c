@@ -121,6 +121,14 @@ static void test_host_round_trip(void **state UNUSED)
 		.state = TS_BLOCKED, .vector = 0xfb, .exit_ts = 90,
 		.t = { 100, 110, 120, 130, 140, 150, 160 }, .ipi_first = true,
 	};
+	struct kick_pv_send pv = {
+		.ts = 95, .vm_pid = 1234, .src_vcpu = 0, .src_tid = 1240,
+		.vector = 0xfc, .min_apicid = 1, .bitmap_lo = 0x5,
+		.bitmap_hi = 1ULL << 63,
+	};
+	struct kick_halt_sample hs = {
+		.vm_pid = 1234, .vcpu = 2, .end_ts = 150, .ns = 70,
+	};
 	struct rec_writer *w;
 	struct record r;
 	char err[256], *path = tmp_path(), *buf;
@@ -128,17 +136,40 @@ static void test_host_round_trip(void **state UNUSED)
 
 	assert_int_equal(rec_create(&w, path, REC_HOST, NULL), 0);
 	rec_host_result(w, &k);
+	k.pv = true;
+	k.ipi_first = false;
+	rec_host_result(w, &k);
+	rec_host_pv(w, &pv);
+	rec_host_halt(w, &hs);
 	assert_int_equal(rec_finish(w), 0);
 	buf = slurp(path, &n);
 	unlink(path);
 	assert_int_equal(parse(buf, n, &r, err), 0);
 	assert_int_equal(r.side, REC_HOST);
-	assert_int_equal(r.nr, 1);
+	assert_int_equal(r.version, REC_VERSION);
+	assert_int_equal(r.nr, 2);
 	assert_int_equal(r.h[0].vm_pid, 1234);
 	assert_int_equal(r.h[0].dst_vcpu, 2);
 	assert_int_equal(r.h[0].exit_ts, 90);
 	assert_int_equal(r.h[0].t[KS_VM_ENTRY], k.t[KS_VM_ENTRY]);
 	assert_int_equal(r.h[0].flags, REC_HF_FIRST);
+	assert_int_equal(r.h[1].flags, REC_HF_PV);
+	assert_true(r.have_halts);
+	assert_int_equal(r.nr_pv, 1);
+	assert_int_equal(r.pv[0].ts, 95);
+	assert_int_equal(r.pv[0].vector, 0xfc);
+	assert_int_equal(r.pv[0].bitmap_hi, 1ULL << 63);
+	/* APIC ids min + bit (lo), min + 64 + bit (hi) */
+	assert_true(rec_pv_covers(&r.pv[0], 1));
+	assert_false(rec_pv_covers(&r.pv[0], 2));
+	assert_true(rec_pv_covers(&r.pv[0], 3));
+	assert_true(rec_pv_covers(&r.pv[0], 128));
+	assert_false(rec_pv_covers(&r.pv[0], 0));
+	assert_false(rec_pv_covers(&r.pv[0], 129));
+	assert_int_equal(r.nr_halts, 1);
+	assert_int_equal(r.halts[0].end_ts, 150);
+	assert_int_equal(r.halts[0].ns, 70);
+	assert_int_equal(r.halts[0].vcpu, 2);
 	rec_free(&r);
 	free(buf);
 }
@@ -195,6 +226,8 @@ static void expect_refused(const char *body, unsigned nr, const char *why)
 
 #define G_HDR	"ipitrace-record 1 guest\ncpus 4\n"
 #define H_HDR	"ipitrace-record 1 host\n"
+#define G2_HDR	"ipitrace-record 2 guest\ncpus 4\n"
+#define H2_HDR	"ipitrace-record 2 host\n"
 
 static void test_hostile(void **state UNUSED)
 {
@@ -206,7 +239,38 @@ static void test_hostile(void **state UNUSED)
 	assert_int_equal(parse(s, strlen(s), &r, err), 0);
 	rec_free(&r);
 	free(s);
-	expect_refused("ipitrace-record 2 guest\n", 0, "version 2");
+	expect_refused("ipitrace-record 3 guest\n", 0, "version 3");
+	expect_refused("ipitrace-record 0 guest\n", 0, "version 0");
+	/* version 1 (still read): no hypercalls, halts or PV flag in it */
+	s = sealed(H_HDR "h 1 1 0 1 1 1 0 0 0 251 7 0 0 1 2 3 4 5 6 7\n", 1);
+	assert_int_equal(parse(s, strlen(s), &r, err), 0);
+	assert_int_equal(r.version, 1);
+	assert_false(r.have_halts);
+	rec_free(&r);
+	free(s);
+	expect_refused(H_HDR "h 1 1 0 1 1 1 0 0 0 251 8 0 0 1 2 3 4 5 6 7\n", 1,
+		       "field 11");
+	expect_refused(H_HDR "pv 1 1 0 1 252 0 6 0\n", 0, "in a version 1");
+	expect_refused(H_HDR "halts recorded\n", 0, "in a version 1");
+	/* version 2 */
+	s = sealed(H2_HDR "halts recorded\npv 1 1 0 1 252 0 6 0\nhalt 10 4 1 2\n"
+		   "h 1 1 0 1 1 1 0 0 0 251 12 0 0 1 2 3 4 5 6 7\n", 1);
+	assert_int_equal(parse(s, strlen(s), &r, err), 0);
+	assert_int_equal(r.nr_pv, 1);
+	assert_int_equal(r.nr_halts, 1);
+	assert_int_equal(r.h[0].flags, REC_HF_PV | REC_HF_FIRST);
+	rec_free(&r);
+	free(s);
+	expect_refused(H2_HDR "h 1 1 0 1 1 1 0 0 0 251 16 0 0 1 2 3 4 5 6 7\n", 1,
+		       "field 11");
+	expect_refused(G2_HDR "pv 1 1 0 1 252 0 6 0\n", 0, "in a guest record");
+	expect_refused(G2_HDR "halt 10 4 1 2\n", 0, "in a guest record");
+	expect_refused(H2_HDR "pv 1 1 0 1 252 0 6\n", 0, "takes 8 fields");
+	expect_refused(H2_HDR "pv 1 1 0 1 256 0 6 0\n", 0, "field 5");
+	expect_refused(H2_HDR "pv 1 1 0 1 252 4096 6 0\n", 0, "field 6");
+	expect_refused(H2_HDR "halt 10 11 1 2\n", 0, "field 2");
+	expect_refused(H2_HDR "halt 10 4 1 -1\n", 0, "field 4");
+	expect_refused(H2_HDR "halts seen\n", 0, "unknown halts");
 	expect_refused("ipitrace-record 1 alien\n", 0, "unknown side");
 	expect_refused("something else\n", 0, "not an ipitrace record");
 	expect_refused(G_HDR "g 1 2 0 4 0 251 0 0\n", 1, "beyond the file's 4 CPUs");

@@ -262,6 +262,58 @@ static void test_broadcast(void **state)
 	assert_int_equal(f->agg->results, 3);
 }
 
+static struct kick_pv_send pv_seen[4];
+static int nr_pv_seen;
+
+static void on_pv(const struct kick_pv_send *s, void *ctx)
+{
+	(void)ctx;
+	if (nr_pv_seen < 4)
+		pv_seen[nr_pv_seen] = *s;
+	nr_pv_seen++;
+}
+
+static void test_pv_hypercall(void **state)
+{
+	struct fix *f = *state;
+	struct host_event e = ev(HE_PV_SEND_IPI, 1000, 101, home(101));
+	int i;
+
+	/* vCPU 0 names APIC ids 1 and 3 (min 1, bits 0 and 2); KVM accepts
+	 * only 1 and 3: the targets come from the accepts, both flagged PV */
+	nr_pv_seen = 0;
+	kick_set_pv_cb(f->k, on_pv, NULL);
+	e.u.pv_ipi.bitmap_lo = 0x5;
+	e.u.pv_ipi.min_apicid = 1;
+	e.u.pv_ipi.icr = VEC;
+	kick_event(f->k, &e);
+	accept(f, 1100, 101, 1);
+	accept(f, 1110, 101, 3);
+	halt_end(f, 1300, 102, 10, 1, 1);
+	halt_end(f, 1310, 104, 10, 1, 1);
+	assert_int_equal(f->n, 2);
+	for (i = 0; i < 2; i++) {
+		assert_true(f->r[i].pv);
+		assert_int_equal(f->r[i].src_vcpu, 0);
+		assert_int_equal(f->r[i].t[KS_ICR], 1000);
+	}
+	assert_int_equal(nr_pv_seen, 1);
+	assert_int_equal(pv_seen[0].src_vcpu, 0);
+	assert_int_equal(pv_seen[0].vm_pid, 100);
+	assert_int_equal(pv_seen[0].vector, VEC);
+	assert_int_equal(pv_seen[0].min_apicid, 1);
+	assert_int_equal(pv_seen[0].bitmap_lo, 0x5);
+	/* an ICR write is not PV; a hypercall of a filtered-out VM not seen */
+	ipi(f, 2000, 101, 2);
+	halt_end(f, 2100, 103, 10, 1, 1);
+	assert_int_equal(f->n, 3);
+	assert_false(f->r[2].pv);
+	kick_set_filter(f->k, 200, -1);
+	e.ts = 3000;
+	kick_event(f->k, &e);
+	assert_int_equal(nr_pv_seen, 1);
+}
+
 static void test_learn_thread(void **state)
 {
 	struct fix *f = *state;
@@ -410,6 +462,7 @@ int main(void)
 		T(test_other_vm),
 		T(test_superseded),
 		T(test_broadcast),
+		T(test_pv_hypercall),
 		T(test_learn_thread),
 		T(test_kick_only_after_accept),
 		T(test_kick_without_accept_hook),

@@ -5,7 +5,7 @@
  *
  *   ipiload [--src CPU] [--dst CPU] [--count N | --duration SEC]
  *           [--mode cpuid|membarrier|multicast|resched|storm] [--gap-us U]
- *           [--json]
+ *           [--skip CPU] [--json]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -29,7 +29,7 @@
 static const char usage[] =
 "Usage: ipiload [--src CPU] [--dst CPU] [--count N | --duration SEC]\n"
 "               [--mode cpuid|membarrier|multicast|resched|storm] [--gap-us U]\n"
-"               [--json]\n"
+"               [--skip CPU] [--json]\n"
 "\n"
 "Sends IPIs from CPU --src to CPU --dst and prints its own measurement:\n"
 "calls done, elapsed time, and the round trip of one call (p50/mean/p99).\n"
@@ -49,6 +49,9 @@ static const char usage[] =
 "                      multicast: a thread spins on every other CPU and each\n"
 "                        membarrier(PRIVATE_EXPEDITED) IPIs them all at once\n"
 "                        (smp_call_function_many(); --dst is ignored)\n"
+"  -x, --skip CPU      multicast: no busy thread on CPU: the IPIs go to a\n"
+"                        strict subset of the other CPUs (x86 then sends\n"
+"                        them by a mask, never the all-but-self shorthand)\n"
 "                      resched: a SCHED_FIFO thread on DST sleeps on an\n"
 "                        eventfd while a normal thread spins there; each\n"
 "                        call wakes it, which preempts the spinner: one\n"
@@ -65,6 +68,7 @@ struct opts {
 	double duration;
 	int membarrier;
 	int multicast;		/* membarrier to busy threads on all other CPUs */
+	int skip;		/* multicast: no busy thread there, -1 none */
 	int resched;		/* wake a FIFO thread on a busy DST */
 	int storm;		/* membarrier, never a gap */
 	long gap_us;
@@ -113,6 +117,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "duration", required_argument, NULL, 't' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "gap-us", required_argument, NULL, 'g' },
+		{ "skip", required_argument, NULL, 'x' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -121,16 +126,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	char *end;
 	int c;
 
-	*o = (struct opts){ .src = 0, .dst = -1, .count = -1, .gap_us = -1 };
-	while ((c = getopt_long(argc, argv, "s:d:n:t:m:g:jh", lopts, NULL)) != -1) {
+	*o = (struct opts){ .src = 0, .dst = -1, .count = -1, .gap_us = -1,
+			    .skip = -1 };
+	while ((c = getopt_long(argc, argv, "s:d:n:t:m:g:x:jh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 		case 'd':
+		case 'x':
 			if (parse_long(optarg, 0, &v) || v > 1 << 20) {
 				fprintf(stderr, "ipiload: bad CPU '%s'\n", optarg);
 				return -1;
 			}
-			*(c == 's' ? &o->src : &o->dst) = v;
+			*(c == 's' ? &o->src : c == 'd' ? &o->dst : &o->skip) = v;
 			break;
 		case 'n':
 			if (parse_long(optarg, 1, &o->count)) {
@@ -393,7 +400,7 @@ static int open_multicast(struct ipigen *g, const struct opts *o,
 		return -ENOTSUP;
 	}
 	for (cpu = 0; cpu < ipigen_nr_cpus() && n < IPIGEN_MAX_TARGETS; cpu++) {
-		if (cpu == o->src || !ipigen_cpu_online(cpu))
+		if (cpu == o->src || cpu == o->skip || !ipigen_cpu_online(cpu))
 			continue;
 		err = ipigen_spinner_start(&spin[n], cpu);
 		if (err) {
