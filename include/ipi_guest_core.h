@@ -265,13 +265,14 @@ static __always_inline int ipt_on_tick(void)
  * Handler entry on this CPU: complete the pending send of this kind. The
  * IPIs that ipitrace's own ring-buffer wake-ups raised are dropped.
  *
- * A handler can run without this program (BPF programs skipped in some
- * context: a recursion miss, or a kernel that runs none in some tasks),
- * leaving its send pending for a later, unrelated handler. The APIC
- * delivers the highest pending vector first: if this CPU took an interrupt
- * of lower priority (a timer tick, a lower IPI vector) more than
- * unserved_ns after the send, the send's IPI had been taken before it,
- * unseen, and the send is counted as unserved instead of paired.
+ * A handler can run without this program (a kernel may run no BPF program
+ * in some context: this project's 6.18 KVM guest runs none while one task
+ * of its own runs, not even in the IPIs that interrupt it), leaving its
+ * send pending for a later, unrelated handler. The APIC delivers the
+ * highest pending vector first: if this CPU took an interrupt of lower
+ * priority (a timer tick, a lower IPI vector) more than unserved_ns after
+ * the send, the send's IPI had been taken before it, unseen, and the send
+ * is counted as unserved instead of paired.
  */
 static __always_inline int ipt_on_entry(int kind)
 {
