@@ -172,6 +172,9 @@ TP_BOTH(reschedule_entry, resched_entry,
 	ARGS(int vector), ipt_on_entry(IPI_RESCHED))
 TP_BOTH(irq_work_entry, irq_work_entry,
 	ARGS(int vector), ipt_on_entry(IPI_IRQ_WORK))
+/* ticks: the witness of IPIs taken unseen (ipt_on_entry) */
+TP_BOTH(local_timer_entry, timer_entry,
+	ARGS(int vector), ipt_on_tick())
 
 static __always_inline int count_wake_no_ipi(void)
 {

@@ -223,55 +223,78 @@ static __always_inline int ipt_on_send_cpumask(const void *mask,
 	return 0;
 }
 
+/* APIC priority of an IPI kind's vector (enum ipt_prio) */
+static __always_inline int ipt_prio_of(int kind)
+{
+	switch (kind) {
+	case IPI_CALL_SINGLE:
+		return IPT_PRIO_CALL_SINGLE;
+	case IPI_CALL_MANY:
+		return IPT_PRIO_CALL_MANY;
+	case IPI_RESCHED:
+		return IPT_PRIO_RESCHED;
+	default:
+		return IPT_PRIO_IRQ_WORK;
+	}
+}
+
+/* The last interrupt of lower priority than prio seen taken on this CPU. */
+static __always_inline __u64 ipt_seen_below(const struct ipt_cpu_state *c,
+					    int prio)
+{
+	__u64 t = 0;
+	int i;
+
+	for (i = 0; i < IPT_PRIO_MAX; i++)
+		if (i < prio && c->seen_ns[i] > t)
+			t = c->seen_ns[i];
+	return t;
+}
+
+/* irq_vectors:local_timer_entry: the lowest-priority interrupt. */
+static __always_inline int ipt_on_tick(void)
+{
+	struct ipt_cpu_state *c = ipt_cpu();
+
+	if (c)
+		c->seen_ns[IPT_PRIO_TIMER] = ipt_now();
+	return 0;
+}
+
 /*
  * Handler entry on this CPU: complete the pending send of this kind. The
  * IPIs that ipitrace's own ring-buffer wake-ups raised are dropped.
  *
- * A pending send is also "unserved" when a handler of its kind on this CPU
- * found no pending send after the send's timestamp (measured against a raw
- * trace under load: the send's own handler, its slot published late).
- *
- * A pending send is "unserved" when this CPU already took IPIs (a burst of
- * handlers, of any kind, before this one) more than unserved_ns after it
- * was sent: with interrupts on, its own IPI would have been taken in that
- * burst, so its handler ran without our program seeing the send through.
- * Handlers less than IPT_BURST_NS apart are one burst: the vectors that
- * were pending together while interrupts were off, taken back to back. Measured here against a raw trace, such
- * sends (each with later sends coalesced into it) were otherwise paired
- * with an unrelated handler milliseconds to seconds later; they are counted
- * and kept out of the histograms.
+ * A handler can run without this program (a kernel may run no BPF program
+ * in some context: this project's 6.18 KVM guest runs none while one task
+ * of its own runs, not even in the IPIs that interrupt it), leaving its
+ * send pending for a later, unrelated handler. The APIC delivers the
+ * highest pending vector first: if this CPU took an interrupt of lower
+ * priority (a timer tick, a lower IPI vector) more than unserved_ns after
+ * the send, the send's IPI had been taken before it, unseen, and the send
+ * is counted as unserved instead of paired.
  */
 static __always_inline int ipt_on_entry(int kind)
 {
 	__u32 cpu = ipt_this_cpu();
 	struct ipi_pending *p = ipt_slot(cpu, kind);
 	struct ipt_cpu_state *c = ipt_cpu();
+	int prio = ipt_prio_of(kind), taken;
 	struct ipi_event e;
-	__u64 now = ipt_now(), prev = 0;
-	int taken;
+	__u64 now = ipt_now(), below;
 
 	if (!p || !c)
 		return 0;
-	if (now - c->last_entry_ns > IPT_BURST_NS)
-		c->prev_burst_ns = c->last_entry_ns;
-	prev = c->prev_burst_ns;
-	c->last_entry_ns = now;
-	if (kind < 0 || kind >= IPI_KIND_MAX)
-		return 0;
+	below = ipt_seen_below(c, prio);
+	c->seen_ns[prio] = now;
 	taken = ipt_pend_take(p, now, &e);
 	if (taken <= 0) {
-		if (!taken)
-			c->empty_entry_ns[kind] = now;
 		ipt_stat(ST_UNPAIRED_HANDLER);
 		return 0;
 	}
 	if (e.flags & IPT_F_TRACER)
 		return 0;
-	/* a handler of this kind already ran after the send and found the
-	 * slot empty: that was the send's IPI, published too late to be
-	 * seen; pairing it now would give it a later, unrelated handler */
-	if (prev > e.send_ns + unserved_ns ||
-	    e.send_ns < c->empty_entry_ns[kind]) {
+	if (below > e.send_ns + unserved_ns) {
 		ipt_stat(ST_UNSERVED);
 		return 0;
 	}

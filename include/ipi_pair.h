@@ -12,7 +12,7 @@
 
 enum pend_result {
 	PEND_NEW,		/* slot was empty */
-	PEND_COALESCED,		/* a send is already pending: counted, oldest kept */
+	PEND_COALESCED,		/* sends pending at once: counted, newest kept */
 	PEND_STALE,		/* pending send older than stale_ns: overwritten */
 };
 
@@ -37,8 +37,10 @@ static __always_inline int pend_fresh(__u64 old, __u64 now, __u64 stale_ns)
 }
 
 /*
- * Record a send. The oldest pending send wins: the handler that runs next
- * serves it, and the later sends are folded into it (counted).
+ * Record a send. The newest pending send wins: the handler that runs next
+ * serves it (two sends of one vector pending at once get one handler, and
+ * the older one's IPI may have been taken already by a handler our program
+ * did not see), and the older sends are folded into it (counted).
  */
 static __always_inline int
 ipt_pend_send(struct ipi_pending *p, __u64 now, __u32 src, __u64 callsite,
@@ -52,17 +54,24 @@ ipt_pend_send(struct ipi_pending *p, __u64 now, __u32 src, __u64 callsite,
 	for (i = 0; i < 3; i++) {
 		prev = __sync_val_compare_and_swap(&p->send_ns, old, PEND_BUSY);
 		if (prev == old) {
+			__u32 folded = 0;
+
+			if (old && pend_fresh(old, now, stale_ns))
+				folded = p->coalesced + 1;
 			p->src_cpu = src;
 			p->callsite = callsite;
 			p->func = func;
 			p->flags = flags;
-			p->coalesced = 0;
+			p->coalesced = folded;
 			barrier();
 			*(volatile __u64 *)&p->send_ns = now;
-			return old ? PEND_STALE : PEND_NEW;
+			if (!old)
+				return PEND_NEW;
+			return folded ? PEND_COALESCED : PEND_STALE;
 		}
 		old = prev;
-		if (old && pend_fresh(old, now, stale_ns))
+		/* a sender is writing, or published a newer send: fold into it */
+		if (old == PEND_BUSY || now < old)
 			break;
 	}
 	__sync_fetch_and_add(&p->coalesced, 1);

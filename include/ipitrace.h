@@ -94,7 +94,7 @@ struct ipi_event {
 	X(ST_WAKE_NO_IPI, "wake_idle_without_ipi", KERNEL,		\
 	  "sched_wake_idle_without_ipi")				\
 	X(ST_UNSERVED, "sends_unserved", KERNEL,			\
-	  "pending sends a later burst of handlers left unserved (not paired)")
+	  "pending sends whose handler ran unseen (not paired)")
 
 #define IPT_LOSSES(X)							\
 	X(ST_RB_DROP, "ringbuf_drops", KERNEL,				\
@@ -156,17 +156,25 @@ struct ipt_pending_cpu {
 	struct ipi_pending kind[IPI_KIND_MAX];
 } __attribute__((aligned(64)));
 
-/* IPI handlers closer than this on one CPU are one burst (see
- * include/ipi_guest_core.h, ipt_on_entry). */
-#define IPT_BURST_NS		50000ULL
+/*
+ * The interrupts a CPU's programs see, by APIC priority (vector): the
+ * local timer (0xec), then irq_work (0xf6), call_single (0xfb), call_many
+ * (0xfc), resched (0xfd). See ipt_on_entry in include/ipi_guest_core.h.
+ */
+enum ipt_prio {
+	IPT_PRIO_TIMER,
+	IPT_PRIO_IRQ_WORK,
+	IPT_PRIO_CALL_SINGLE,
+	IPT_PRIO_CALL_MANY,
+	IPT_PRIO_RESCHED,
+	IPT_PRIO_MAX,
+};
 
 /* State only its own CPU touches. */
 struct ipt_cpu_state {
 	struct csd_last csd;	/* last CSD queued here: the next send's function */
-	__u64 last_entry_ns;	/* last IPI handler entry on this CPU */
-	__u64 prev_burst_ns;	/* last entry of the burst of handlers before */
-	__u64 empty_entry_ns[IPI_KIND_MAX];	/* last handler of a kind that
-						 * found no pending send */
+	__u64 seen_ns[IPT_PRIO_MAX];	/* last interrupt of each priority
+					 * a program saw taken here */
 } __attribute__((aligned(64)));
 
 /* A queued CSD, in a direct-mapped table indexed by a hash of its address:

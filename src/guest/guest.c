@@ -49,6 +49,8 @@ const struct hook_role guest_roles_template[] = {
 		HOOK_TP("irq_vectors", "reschedule_entry", "resched_entry") } },
 	{ .name = "entry_irq_work", .attach_first = true, .cands = {
 		HOOK_TP("irq_vectors", "irq_work_entry", "irq_work_entry") } },
+	{ .name = "entry_timer", .attach_first = true, .cands = {
+		HOOK_TP("irq_vectors", "local_timer_entry", "timer_entry") } },
 	/* tp_btf cannot read the csd tracepoints' function-pointer argument
 	 * (the verifier rejects ctx access to a FUNC_PROTO): raw_tp only. */
 	{ .name = "csd_queue", .cands = {

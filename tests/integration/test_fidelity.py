@@ -5,12 +5,17 @@ a function-call and a reschedule workload. The count and the p50/p90 of
 every kind the workloads drive must agree within the bounds below, and no
 latency ipitrace reports may exceed the longest the raw trace saw over
 ipitrace's whole run (a send must never be paired with an unrelated later
-handler)."""
+handler). A second test checks every recorded IPI against the raw pairing
+of its own handler, on busy CPUs."""
 import json
 import os
 import re
 import shutil
+import subprocess
+import tempfile
 import time
+
+from bisect import bisect_right
 
 from ipt import NoLeftovers, Skip, Tracer, ipiload, run
 
@@ -19,6 +24,7 @@ EVENTS = ("ipi/ipi_send_cpu", "irq_vectors/call_function_single_entry",
           "irq_vectors/reschedule_entry", "irq_vectors/irq_work_entry")
 HANDLER_KIND = {"call_function_single_entry": "call_single",
                 "reschedule_entry": "resched", "irq_work_entry": "irq_work"}
+RECORD_KIND = {0: "call_single", 2: "resched", 3: "irq_work"}	# docs/record-format.md
 N = 3000
 # Bounds. Counts: ipitrace's window (attach .. stop) holds the raw trace's
 # (tracing on .. off), so ipitrace may see a few background IPIs more.
@@ -208,4 +214,105 @@ def test_pairing_agrees_with_a_raw_trace():
         # as coalesced). What this catches are the pairings no IPI had, 6
         # to 609 ms before the unserved-send rules: 1 ms tells them apart.
         assert mx <= ref_max * 1.1 + PREEMPT_SLACK_NS, (kind, mx, ref_max)
+    clean.check()
+
+
+def raw_handlers(text):
+    """Every handler entry of the raw trace, per (CPU, kind), in time order:
+    (time ns, the latency the reference pairing gives it or None)."""
+    pending, out = {}, {}
+    for line in text.splitlines():
+        m = LINE.match(line)
+        if not m:
+            continue
+        cpu, ev = int(m.group("cpu")), m.group("event")
+        ts = int(round(float(m.group("ts")) * 1e9))
+        if ev == "ipi_send_cpu":
+            dst, kind = send_kind(m.group("rest"), cpu)
+            if kind != "other":
+                pending.setdefault((dst, kind), ts)
+        elif ev in HANDLER_KIND:
+            kind = HANDLER_KIND[ev]
+            sent = pending.pop((cpu, kind), None)
+            out.setdefault((cpu, kind), []).append(
+                (ts, None if sent is None else ts - sent))
+    return out
+
+
+def test_no_pairing_across_unseen_handlers():
+    """Each IPI ipitrace records against the raw trace's pairing of the same
+    handler. A kernel may skip BPF programs in some context (on this
+    project's 6.18 KVM guest none runs while one task of the machine's own
+    runs, not even in the IPI handlers that interrupt it; ftrace records
+    them), and a send whose handler went unseen must not be paired with a
+    later handler: that latency no IPI had (the rules before this test
+    paired such sends across 0.7 to 707 ms) is what this catches. Busy CPUs
+    and a few seconds of mixed IPIs, since when such stretches come is not
+    ours to choose; each record is checked, not only the maximum."""
+    if os.cpu_count() < 2 or not os.path.exists("/dev/cpu/1/cpuid") and \
+            run(["modprobe", "cpuid"]).returncode:
+        raise Skip("needs CPU 1 and the cpuid driver")
+    clean = NoLeftovers()
+    inst = Instance()
+    tmp = tempfile.mkdtemp(prefix="ipt_fidelity_")
+    rec = os.path.join(tmp, "rec")
+    hogs = []
+    try:
+        inst.on(True)
+        t = Tracer(["--guest", "-j", "--record", rec])
+        t.wait_attached()
+        hogs = [subprocess.Popen(["taskset", "-c", str(c), "sh", "-c",
+                                  "while :; do :; done"]) for c in (0, 1)]
+        end = time.monotonic() + 6
+        while time.monotonic() < end:
+            ipiload("--src", "0", "--dst", "1", "--count", "1000")
+            ipiload("--src", "0", "--dst", "1", "--count", "1000",
+                    "--mode", "resched")
+            ipiload("--src", "1", "--dst", "0", "--count", "1000")
+        for h in hogs:
+            h.kill()
+            h.wait()
+        hogs = []
+        rc, out, err = t.stop()
+        inst.on(False)
+        text, lost = inst.text(), inst.lost()
+        with open(rec) as f:
+            records = [ln.split() for ln in f if ln.startswith("g ")]
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+        inst.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert rc == 0, err
+    assert lost == 0, "the raw trace lost %d events: enlarge its buffer" % lost
+    counters = json.loads(out)["counters"]
+    raw = raw_handlers(text)
+    bad, checked = [], 0
+    for r in records:
+        send, lat, dst, kind = int(r[1]), int(r[2]), int(r[4]), int(r[5])
+        if kind not in RECORD_KIND:
+            continue
+        handler = send + lat
+        # the same handler in the raw trace: ftrace stamps it first, in
+        # whole microseconds
+        entries = raw.get((dst, RECORD_KIND[kind]), [])
+        i = max(0, bisect_right(entries, (handler + 1000, 0)) - 1)
+        if not entries or entries[i][0] > handler + 1000:
+            continue
+        checked += 1
+        ref = entries[i][1]
+        # newest-send pairing may be shorter than the reference's, never
+        # longer, but for one preemption between the two stamps
+        limit = (ref or 0) * 1.1 + PREEMPT_SLACK_NS
+        if lat > limit:
+            bad.append((send, lat, ref, dst, RECORD_KIND[kind]))
+    print("  %d records, %d checked against the raw pairing of their "
+          "handler; raw handlers %d; sends_unserved %d coalesced_sends %d"
+          % (len(records), checked, sum(len(v) for v in raw.values()),
+             counters.get("sends_unserved", 0),
+             counters.get("coalesced_sends", 0)))
+    assert checked >= 0.9 * len(records), (checked, len(records))
+    assert not bad, "paired with a later handler (send ns, latency ns, " \
+        "raw latency ns, CPU, kind): %s" % bad[:5]
     clean.check()

@@ -154,6 +154,13 @@ static inline int sim_handler(__u32 cpu, int kind, __u64 t)
 	return S.nev - n;
 }
 
+/* on_tick(): a local timer interrupt on @cpu */
+static inline void sim_tick(__u32 cpu, __u64 t)
+{
+	at(cpu, t);
+	ipt_on_tick();
+}
+
 #define SENDS		S.stats[ST_SENDS]
 #define COALESCED	S.stats[ST_COALESCED]
 #define OVERWRITTEN	S.stats[ST_PENDING_OVERWRITE]

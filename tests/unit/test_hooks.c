@@ -432,10 +432,10 @@ static void test_apply_real_object(void **state)
 	}
 
 	/* 6.18-like: the three ipi_send_cpu roles share one program:
-	 * ipi_send_cpu, ipi_send_cpumask, 4 entries, 2 csd, wake = 9 */
+	 * ipi_send_cpu, ipi_send_cpumask, 4 entries, timer, 2 csd, wake = 10 */
 	assert_int_equal(select_guest(&k618, &missing), 0);
 	assert_int_equal(hooks_apply(roles, guest_nr_roles, obj), 0);
-	check_autoload(obj, 9);
+	check_autoload(obj, 10);
 	assert_true(bpf_program__autoload(
 		bpf_object__find_program_by_name(obj, "tp_btf_ipi_send_cpu")));
 	assert_false(bpf_program__autoload(
