@@ -94,7 +94,9 @@ struct ipi_event {
 	X(ST_WAKE_NO_IPI, "wake_idle_without_ipi", KERNEL,		\
 	  "sched_wake_idle_without_ipi")				\
 	X(ST_UNSERVED, "sends_unserved", KERNEL,			\
-	  "pending sends whose handler ran unseen (not paired)")
+	  "pending sends whose handler ran unseen (not paired)")	\
+	X(ST_HANDLERS_SEEN, "handlers_seen", KERNEL,			\
+	  "IPI handler entries our programs ran in")
 
 #define IPT_LOSSES(X)							\
 	X(ST_RB_DROP, "ringbuf_drops", KERNEL,				\
@@ -108,7 +110,9 @@ struct ipi_event {
 	X(ST_PAIR_FULL, "pair_map_full", KERNEL,			\
 	  "a CPU pair's counts lost: the pair map was full")		\
 	X(ST_RECURSION_MISS, "recursion_misses", LOADER,		\
-	  "hook runs the kernel skipped (bpf_prog_info)")
+	  "hook runs the kernel skipped (bpf_prog_info)")		\
+	X(ST_HANDLERS_UNSEEN, "handlers_unseen", LOADER,		\
+	  "IPI handlers /proc/interrupts counted that ran none of our programs")
 
 /* Row selectors for these lists (and the host's): the ids of the rows
  * kept WHERE (KERNEL, LOADER; MODEL rows are neither). */

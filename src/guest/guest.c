@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "output.h"
 #include "topology.h"
+#include "unseen.h"
 
 #define FN(fn, prog)						\
 	{ HOOK_FENTRY, fn, "fentry_" prog },			\
@@ -86,7 +87,22 @@ struct guest {
 	__u64 base_misses;
 	struct rec_writer *rec;		/* --record */
 	bool recording;			/* from the baseline on */
+	/* handlers_unseen: /proc/interrupts at the span's start */
+	bool unseen_on;
+	__u64 irq_prev[IRQ_ROWS];
+	__u64 irq_base[IRQ_ROWS];	/* --metrics: at the baseline */
 };
+
+#define IRQ_ALL_ROWS	((1u << IRQ_ROWS) - 1)
+
+/* The interrupt counts, or false (and no more unseen counts) when they
+ * cannot be read whole. */
+static bool read_irqs(struct guest *g, __u64 irq[IRQ_ROWS])
+{
+	if (g->unseen_on && irqstat_read(NULL, irq) != (int)IRQ_ALL_ROWS)
+		g->unseen_on = false;
+	return g->unseen_on;
+}
 
 static int handle_event(void *ctx, void *data, size_t size)
 {
@@ -300,18 +316,24 @@ static void guest_report(void *ctx, double span)
 		.cpu_pairs = g->o->cpu_pairs,
 		.callers = g->o->callers,
 	};
-	__u64 cur[ST_MAX], misses;
+	__u64 cur[ST_MAX], misses, irq[IRQ_ROWS];
+	bool irq_ok;
 	int i;
 
 	ring_buffer__consume(g->rb);
 	read_kernel_agg(g);
+	irq_ok = read_irqs(g, irq);
 	read_percpu_counters(bpf_map__fd(g->skel->maps.stats), ST_MAX, cur);
 	misses = prog_recursion_misses(g->skel->obj);
 	for (i = 0; i < ST_MAX; i++)
 		r.stats[i] = cur[i] - g->prev[i];
 	r.stats[ST_RECURSION_MISS] = misses - g->prev_misses;
+	if (irq_ok)
+		r.stats[ST_HANDLERS_UNSEEN] = unseen_between(g->irq_prev,
+			g->prev[ST_HANDLERS_SEEN], irq, cur[ST_HANDLERS_SEEN]);
 	memcpy(g->prev, cur, sizeof(cur));
 	g->prev_misses = misses;
+	read_irqs(g, g->irq_prev);
 	report_print(stdout, emit_backend_find(g->o->format), &r);
 	agg_reset(&g->agg);
 }
@@ -327,10 +349,13 @@ static void start_baseline(struct guest *g)
 	agg_reset(&g->agg);
 	read_percpu_counters(bpf_map__fd(g->skel->maps.stats), ST_MAX, g->prev);
 	g->prev_misses = prog_recursion_misses(g->skel->obj);
+	g->unseen_on = unseen_roles_ok(g->run->roles, g->run->nr_roles);
+	read_irqs(g, g->irq_prev);
 	kagg_read(&g->snap[1], bpf_map__fd(g->skel->maps.agg_hist), pair_fd(g));
 	g->have_snap = true;
 	if (g->ms) {
 		agg_reset(&g->total);
+		memcpy(g->irq_base, g->irq_prev, sizeof(g->irq_base));
 		memcpy(g->base, g->prev, sizeof(g->base));
 		g->base_misses = g->prev_misses;
 		kagg_read(&g->base_snap, bpf_map__fd(g->skel->maps.agg_hist),
@@ -343,7 +368,8 @@ static void scrape_metrics(struct emitter *e, void *ctx)
 {
 	struct guest *g = ctx;
 	struct guest_report r = { .agg = &g->total };
-	__u64 cur[ST_MAX];
+	__u64 cur[ST_MAX], irq[IRQ_ROWS];
+	bool irq_ok;
 	int i;
 
 	ring_buffer__consume(g->rb);
@@ -351,9 +377,13 @@ static void scrape_metrics(struct emitter *e, void *ctx)
 	if (!kagg_read(&g->snap[0], bpf_map__fd(g->skel->maps.agg_hist), -1))
 		kagg_fill(&g->total, &g->snap[0], &g->base_snap,
 			  kagg_what(g) & ~KAGG_PAIRS);
+	irq_ok = read_irqs(g, irq);
 	read_percpu_counters(bpf_map__fd(g->skel->maps.stats), ST_MAX, cur);
 	for (i = 0; i < ST_MAX; i++)
 		r.stats[i] = cur[i] - g->base[i];
+	if (irq_ok)
+		r.stats[ST_HANDLERS_UNSEEN] = unseen_between(g->irq_base,
+			g->base[ST_HANDLERS_SEEN], irq, cur[ST_HANDLERS_SEEN]);
 	r.stats[ST_RECURSION_MISS] = prog_recursion_misses(g->skel->obj) -
 				     g->base_misses;
 	scrape_guest(e, &r);

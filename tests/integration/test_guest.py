@@ -58,8 +58,12 @@ def check_cpuid_ipis(extra):
     # the kernel skipped because the same program was already running on
     # that CPU (an interrupt sending an IPI inside a send hook): real, rare,
     # and reported; allow 1% of the workload.
+    # handlers_unseen: handlers the kernel ran none of our programs in
+    # (README, Lost), measured against /proc/interrupts: real here, and
+    # reported; they widen the count check below by as many.
     lost = dict(doc["lost"])
     misses = lost.pop("recursion_misses")
+    unseen = lost.pop("handlers_unseen")
     assert all(v == 0 for v in lost.values()), doc["lost"]
     assert misses <= N_IPIS // 100, doc["lost"]
     for c in doc["classes"]:
@@ -90,8 +94,8 @@ def check_cpuid_ipis(extra):
     # attach .. before stop) lies inside it, the outer one (before start ..
     # after exit) contains it. Allow 5% + 20 below for IPIs the kernel
     # skipped tracing (recursion) and the few per second of background.
-    assert 0.95 * cal_delta - 20 <= to_cpu1 <= cal_outer + 20, \
-        (cal_delta, to_cpu1, cal_outer)
+    assert 0.95 * cal_delta - 20 - unseen <= to_cpu1 <= cal_outer + 20, \
+        (cal_delta, to_cpu1, cal_outer, unseen)
     single = [c for c in doc["classes"] if c["kind"] == "call_single"]
     assert all(c["min_ns"] > 0 for c in single)
     p50 = max(c["p50_ns"] for c in single)

@@ -333,7 +333,7 @@ static void test_report_text(void **state)
 	HAS(s, "     32768 -> 65535      : 10       |****************************************|\n");
 	HAS(s, "Counters: sends=123 paired=111");
 	HAS(s, "Lost: 7 ringbuf_drops=4 pending_overwritten=2");
-	HAS(s, "recursion_misses=1\n");
+	HAS(s, "recursion_misses=1 handlers_unseen=0\n");
 	assert_null(strstr(s, "CPU pairs"));
 	assert_null(strstr(s, "Top senders"));
 	free(s);
