@@ -437,8 +437,18 @@ static void group_add(struct join_group *grp, const struct join_match *m,
 	}
 }
 
+static bool path_outlasts(const struct rec_guest_ipi *g,
+			  const struct rec_host_ipi *h)
+{
+	__u64 first = h->exit_ts ? h->exit_ts : h->t[KS_ICR];
+	__u64 last = h->t[KS_VM_ENTRY];
+
+	return first && last > first && last - first > g->lat_ns;
+}
+
 /* The offsets all matches allow: send + off <= the first host event,
- * the last (VM entry) <= send + latency + off. */
+ * the last (VM entry) <= send + latency + off; a match whose host path
+ * outlasts its guest latency allows none and is left out. */
 static void fit_range(struct join *j)
 {
 	size_t i;
@@ -451,6 +461,8 @@ static void fit_range(struct join *j)
 		__u64 first = h->exit_ts ? h->exit_ts : h->t[KS_ICR];
 		__u64 last = h->t[KS_VM_ENTRY];
 
+		if (path_outlasts(g, h))
+			continue;
 		if ((__s64)(first - g->send_ns) < j->hi)
 			j->hi = (__s64)(first - g->send_ns);
 		if (last && (__s64)(last - g->send_ns - g->lat_ns) > j->lo)
@@ -461,10 +473,25 @@ static void fit_range(struct join *j)
 /* The clock relation is only as good as its measurement: where the matched
  * IPIs pin the offset tighter, the offset moves into their range and the
  * move is the residual reported. */
-static void settle_offset(struct join *j)
+static void settle_offset(struct join *j, __u64 tol)
 {
 	fit_range(j);
 	j->residual = 0;
+	/* Aligned, the matches are the only measure of the clocks: when no
+	 * one offset fits them all (kvm-clock steps as 6.1 rewrites TSC
+	 * offsets), their disagreement is the uncertainty. The offset goes
+	 * inside it and each IPI is placed within it (counted), up to the
+	 * matching tolerance. */
+	if (j->nr && j->lo > j->hi && j->clock == JC_ALIGNED &&
+	    (__u64)(j->lo - j->hi) <= tol) {
+		j->residual = j->lo - j->hi;
+		j->chain_err = (__u64)j->residual;
+		if (j->offset < j->hi)
+			j->offset = j->hi;
+		else if (j->offset > j->lo)
+			j->offset = j->lo;
+		return;
+	}
 	if (!j->nr || j->lo > j->hi) {
 		j->residual = j->nr ? -1 : 0;
 		return;
@@ -490,11 +517,18 @@ static void account(struct join *j)
 		bool neg = false;
 
 		cut(j, m);
+		m->path = h->flags & REC_HF_PV ? JPATH_PV : JPATH_ICR;
+		j->matched_by_path[m->path]++;
+		/* the clocks stepped while it ran (6.1's kvm-clock as KVM
+		 * rewrites TSC offsets): no offset cuts it into segments */
+		m->outlasts = path_outlasts(g, h);
+		if (m->outlasts) {
+			j->outlasting++;
+			continue;
+		}
 		for (p = JP_EXIT; p < JP_MAX; p++)
 			neg |= m->pt[p] && m->seg[p] < 0;
 		j->negative += neg;
-		m->path = h->flags & REC_HF_PV ? JPATH_PV : JPATH_ICR;
-		j->matched_by_path[m->path]++;
 		m->numa = j->g->node[g->src_cpu] < 0 || j->g->node[g->dst_cpu] < 0 ?
 			  IPT_NUMA_UNKNOWN : j->g->node[g->src_cpu] ==
 			  j->g->node[g->dst_cpu] ? IPT_NUMA_SAME : IPT_NUMA_CROSS;
@@ -703,7 +737,7 @@ int join_run(struct join *j, const struct record *g, const struct record *h,
 	count_at(j, x, n, ord, ~(size_t)0, &mp, true);
 	for (i = 0; i < j->nr; i++)
 		matched[j->m[i].g] = true;
-	settle_offset(j);
+	settle_offset(j, mp.tol);
 	account(j);
 	j->slack = mp.slack;
 	j->window = mp.window;

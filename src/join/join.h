@@ -66,6 +66,7 @@ struct join_match {
 	__s64 seg[JP_MAX];	/* seg[i]: previous observed point -> point i */
 	int numa;		/* enum ipt_numa, guest topology */
 	int path;		/* enum join_path */
+	bool outlasts;		/* host path longer than the guest latency */
 };
 
 #define JOIN_GROUP_ALL	IPI_KIND_MAX	/* kind index of "all kinds" */
@@ -107,6 +108,9 @@ struct join {
 	__u64 unmatched[JU_MAX];
 	__u64 slack, window;	/* of the matching, ns */
 	__u64 negative;		/* matches with a segment < 0 */
+	__u64 outlasting;	/* matches whose host path outlasts the guest
+				 * latency: no offset fits them, kept out of
+				 * the breakdown and the timeline */
 	__u64 placed;		/* matches placed off the common offset */
 	__u64 max_place_ns;	/* the largest such move (within chain_err) */
 	size_t nr;

@@ -101,6 +101,7 @@ static void emit_matching(struct emitter *e, const struct join *j)
 	emit_dbl(e, "match_rate", j->guest_ipis ?
 		 (double)j->nr / j->guest_ipis : 0);
 	emit_u64(e, "with_negative_segment", j->negative);
+	emit_u64(e, "host_path_outlasts_latency", j->outlasting);
 	emit_u64(e, "placed_within_uncertainty", j->placed);
 	emit_u64(e, "max_place_ns", j->max_place_ns);
 	emit_obj_titled(e, "host_ipis_by_path", "host IPIs by path:");
@@ -140,6 +141,7 @@ static void emit_ipis(struct emitter *e, const struct join *j)
 		emit_str(e, "state", kick_state_name(h->state));
 		emit_str(e, "path", join_path_name(m->path));
 		emit_u64(e, "lat_ns", g->lat_ns);
+		emit_bool(e, "outlasts", m->outlasts);
 		emit_obj(e, "seg_ns");
 		for (p = JP_EXIT; p < JP_MAX; p++)
 			if (m->pt[p])

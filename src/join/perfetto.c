@@ -98,6 +98,8 @@ static size_t collect(const struct join *j, struct slice *sl, __u64 t0)
 		const struct join_match *m = &j->m[i];
 		__u64 prev = m->pt[JP_SEND];
 
+		if (m->outlasts)	/* no time order to draw */
+			continue;
 		for (p = JP_EXIT; p < JP_MAX; p++) {
 			if (!m->pt[p])
 				continue;

@@ -135,6 +135,50 @@ static void test_aligned(void **state UNUSED)
 	free(j);
 }
 
+/* A host path longer than its guest latency (the clocks stepped while it
+ * ran): matched, counted, kept out of the breakdown and of the fit, and no
+ * other IPI's segments go negative for it. */
+static void outlasting(bool chain)
+{
+	struct join_opts o = { .window_ns = 50000 };
+	struct join *j = calloc(1, sizeof(*j));
+	struct rec_host_ipi *y;
+	char err[128];
+	size_t i, n = 0;
+
+	make(true);
+	if (!chain)
+		h.vms[0].mixed = true;
+	y = &h.h[10];			/* the 6th IPI's host side, to vCPU 2 */
+	y->t[KS_VM_ENTRY] = y->exit_ts + 21000;	/* > 20 us latency */
+	assert_int_equal(join_run(j, &g, &h, &o, err, sizeof(err)), 0);
+	assert_int_equal(j->nr, N);
+	assert_int_equal(j->outlasting, 1);
+	assert_int_equal(j->negative, 0);
+	assert_int_equal(j->residual, 0);
+	assert_true(j->lo <= j->offset && j->offset <= j->hi);
+	for (i = 0; i < j->nr; i++)
+		if (j->m[i].outlasts) {
+			assert_ptr_equal(&h.h[j->m[i].h], y);
+			n++;
+		}
+	assert_int_equal(n, 1);
+	assert_int_equal(j->grp[IPI_CALL_SINGLE][IPT_NUMA_CROSS][TS_BLOCKED].count,
+			 N - 1);
+	join_free(j);
+	free(j);
+}
+
+static void test_outlasting_chain(void **state UNUSED)
+{
+	outlasting(true);
+}
+
+static void test_outlasting_aligned(void **state UNUSED)
+{
+	outlasting(false);
+}
+
 static struct rec_guest_ipi *add_g(__u64 send, int src, int dst, int kind)
 {
 	struct rec_guest_ipi *x;
@@ -284,6 +328,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_aligned),
+		cmocka_unit_test(test_outlasting_chain),
+		cmocka_unit_test(test_outlasting_aligned),
 		cmocka_unit_test(test_reasons),
 		cmocka_unit_test(test_wrong_sides),
 	};
