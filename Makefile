@@ -158,7 +158,7 @@ check-e2e: deps static
 FUZZ_SECONDS ?= 60
 fuzz-record: $(BUILD)/libipitrace.a
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(filter -I%,$(CFLAGS)) \
-		tests/fuzz/fuzz_record.c src/record/rec_read.c src/record/rec_write.c \
+		tests/fuzz/fuzz_record.c src/record/rec_read.c src/record/rec_read_host.c src/record/rec_write.c \
 		$(BUILD)/libipitrace.a $(LDLIBS) -o $(BUILD)/fuzz_record
 	@mkdir -p $(BUILD)/fuzz-corpus
 	$(BUILD)/fuzz_record -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
