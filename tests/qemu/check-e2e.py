@@ -76,7 +76,7 @@ def l1_hypercalls(out):
     return hc
 
 
-def check_pv(kernel, out, g, h, hmeta, j, span):
+def check_pv(kernel, out, g, h, hmeta, j, folded, span):
     """The PV path against what the join did not compute: L1 ftrace's own
     kvm_hypercall nr=10 events, L2's CAL counts."""
     hc = l1_hypercalls(out)
@@ -109,9 +109,12 @@ def check_pv(kernel, out, g, h, hmeta, j, span):
     pvm = [mm for mm in j["ipis"] if mm["path"] == "pv_hypercall"]
     pvm0 = [mm for mm in pvm if mm["src"] == 0 and mm["kind"] == "call_many"]
     upv = j["matching"]["unmatched"]["pv_hypercall"]
-    check(dl and len(pvm0) <= len(dl) and len(pvm0) + upv >= 0.99 * len(dl),
+    # a delivery the guest folded into a newer send to the same CPU (one
+    # handler for both) or counted as unserved has no record of its own
+    check(dl and len(pvm0) <= len(dl) and len(pvm0) + upv + folded >= 0.99 * len(dl),
           f"{kernel}: the join's pv_hypercall path (matched {len(pvm0)} from vCPU 0 + "
-          f"unmatched for that reason {upv}) holds >= 99% of the {len(dl)} per-target "
+          f"unmatched for that reason {upv}, + {folded} sends the guest counted as "
+          f"coalesced or unserved) holds >= 99% of the {len(dl)} per-target "
           "deliveries L1 ftrace's hypercalls from vCPU 0 made while the guest recorded")
     # every PV match: a host IPI flagged PV whose sender made a hypercall
     # naming its target (ftrace) within 2 ms
@@ -261,7 +264,8 @@ def main():
     check(hh and found / len(hh) >= 0.99,
           f"{kernel}: host IPIs to halted vCPUs of the workload matched: {found}/{len(hh)}")
     print(f"figures {kernel}: workload IPIs whose target the host saw halted: {halted}/{work}")
-    check_pv(kernel, out, g, h, hmeta, j,
+    folded = counters.get("coalesced_sends", 0) + counters.get("sends_unserved", 0)
+    check_pv(kernel, out, g, h, hmeta, j, folded,
              (t0 - 2000000, max(r["send"] + r["lat"] for r in g) + off + 2000000))
     groups = {(b["kind"], b["numa"], b["target_state"]): b for b in j["breakdown"]}
     for numa in ("same", "cross"):

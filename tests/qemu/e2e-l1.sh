@@ -28,7 +28,7 @@ fi
 step "L2 boots"
 : > /tmp/l2.out
 timeout 600 qemu-system-x86_64 -L /usr/share/qemu-l2 -machine pc,accel=kvm \
-	-cpu qemu64,+kvm-pv-ipi -name l2,debug-threads=on \
+	-cpu "${E2E_CPU:-qemu64,+kvm-pv-ipi}" -name l2,debug-threads=on \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-m 512 -smp 4,sockets=2,cores=2 \
 	-object memory-backend-ram,id=m0,size=256M \

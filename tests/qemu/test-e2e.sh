@@ -78,6 +78,7 @@ one_kernel() { # KERNEL
 	mapfile -t files < <(vmm_files)
 	KVM_HOLD=$(qemu_static "$QEMU_DIR/kvm-hold.c") || { fail "build kvm-hold"; return; }
 	QEMU_GUEST_OPTS=(-t "$TLIMIT" -e "E2E_N=$CALLS")
+	[ -n "${IPT_E2E_CPU:-}" ] && QEMU_GUEST_OPTS+=(-e "E2E_CPU=$IPT_E2E_CPU")
 	for attempt in 1 2 3; do
 		qemu_svm_host "$k" e2e "$QEMU_DIR/e2e-l1.sh" "${files[@]}" \
 			"$dir/vmlinuz:/l2/vmlinuz" "$dir/l2.cpio:/l2/initrd.cpio" \
