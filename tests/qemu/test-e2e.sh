@@ -90,8 +90,9 @@ one_kernel() { # KERNEL
 		# can oops or stall (seen: RIP 0 in apic_timer_fn as L2's QEMU
 		# exited; an RCU stall when the machine was loaded). L2's QEMU
 		# also exits early (rc 0: a reset under -no-reboot) at boot, at
-		# attach or at its end, with or without kvm-pv-ipi: 4 of 15
-		# tries measured. Up to three retries, each said here, the
+		# attach or at its end: 4 of 16 tries measured, 2 of 8 with
+		# kvm-pv-ipi and 2 of 8 without.
+		# Up to three retries, each said here, the
 		# failed run's console log and output kept.
 		if [ "$GUEST_RESULT" = ok ]; then
 			section "l2 record-b64" < "$dir/out" | base64 -d 2>/dev/null |
