@@ -17,7 +17,7 @@ OUTPUT    := ipitrace
 
 CFLAGS    ?= -O2 -g
 SRC_DIRS  := src/common src/guest src/host src/report src/bench src/record src/join
-CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Iinclude -I$(BUILD) \
+CFLAGS    += -Wall -Wextra -std=gnu11 -Iinclude -I$(BUILD) \
 	     $(addprefix -I,$(SRC_DIRS))
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 LDLIBS    += $(LIBBPF_LIBS) -lm -lpthread

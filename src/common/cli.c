@@ -129,7 +129,7 @@ void cli_usage(FILE *f)
 
 #define BAD(...) do { snprintf(err, len, __VA_ARGS__); return -1; } while (0)
 
-int cli_set_json(const char *arg, void *field)
+int cli_set_json(const char *arg __attribute__((unused)), void *field)
 {
 	*(const char **)field = "json";
 	return 0;

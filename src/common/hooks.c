@@ -218,7 +218,8 @@ static bool kp_has_tp_btf(const char *event, void *ctx)
 	return find_tp_btf(ctx, event, &mod) > 0;
 }
 
-static bool kp_has_tracefs_event(const char *cat_event, void *ctx)
+static bool kp_has_tracefs_event(const char *cat_event,
+				 void *ctx __attribute__((unused)))
 {
 	char path[256];
 	size_t i;

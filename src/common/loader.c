@@ -13,7 +13,7 @@
 
 volatile sig_atomic_t tracer_exiting;
 
-static void on_signal(int sig)
+static void on_signal(int sig __attribute__((unused)))
 {
 	tracer_exiting = 1;
 }

@@ -477,7 +477,7 @@ static int guest_prepare(struct run *r, void *ctx)
 	return record_open(&g->rec, g->o->record, REC_GUEST, &g->topo);
 }
 
-static int guest_open(struct run *r, void *ctx,
+static int guest_open(struct run *r __attribute__((unused)), void *ctx,
 		      const struct bpf_object_open_opts *oo)
 {
 	struct guest *g = ctx;
@@ -503,14 +503,14 @@ static int guest_open(struct run *r, void *ctx,
 	return open_object(g, oo);
 }
 
-static int guest_loaded(struct run *r, void *ctx)
+static int guest_loaded(struct run *r __attribute__((unused)), void *ctx)
 {
 	struct guest *g = ctx;
 
 	return open_rings(g);
 }
 
-static int guest_start(struct run *r, void *ctx)
+static int guest_start(struct run *r __attribute__((unused)), void *ctx)
 {
 	struct guest *g = ctx;
 

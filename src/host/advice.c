@@ -19,7 +19,8 @@ struct polls {
 	size_t n;
 };
 
-static void collect_polls(void *ctx, const struct adv_halt *h,
+static void collect_polls(void *ctx,
+			  const struct adv_halt *h __attribute__((unused)),
 			  const struct adv_outcome *o)
 {
 	struct polls *p = ctx;

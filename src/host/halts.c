@@ -140,7 +140,7 @@ void hm_on_halt_poll(struct kick *k, const struct host_event *e,
 }
 
 void hm_on_switch_out(struct kick *k, const struct host_event *e,
-		      struct kthread *t)
+		      struct kthread *t __attribute__((unused)))
 {
 	struct kthread *tt = hm_thread_find(k, e->u.sched.tid);
 

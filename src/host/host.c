@@ -440,7 +440,7 @@ static int host_open(struct run *r, void *ctx,
 	return open_object(h, oo);
 }
 
-static int host_loaded(struct run *r, void *ctx)
+static int host_loaded(struct run *r __attribute__((unused)), void *ctx)
 {
 	struct host *h = ctx;
 
@@ -456,7 +456,7 @@ static int host_loaded(struct run *r, void *ctx)
 }
 
 /* Count from here: the totals of a scrape start with every hook in place. */
-static int host_start(struct run *r, void *ctx)
+static int host_start(struct run *r __attribute__((unused)), void *ctx)
 {
 	struct host *h = ctx;
 
@@ -470,7 +470,7 @@ static int host_start(struct run *r, void *ctx)
 	return record_open(&h->rec, h->o->record, REC_HOST, &h->topo);
 }
 
-static void host_banner(struct run *r, void *ctx, FILE *f)
+static void host_banner(struct run *r __attribute__((unused)), void *ctx, FILE *f)
 {
 	struct host *h = ctx;
 

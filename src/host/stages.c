@@ -318,7 +318,8 @@ void hm_on_accept(struct kick *k, const struct host_event *e,
 	stage_set(k, &v->pend, KS_ACCEPT, e->ts);
 }
 
-void hm_on_kick(struct kick *k, const struct host_event *e, struct kthread *t)
+void hm_on_kick(struct kick *k, const struct host_event *e,
+		struct kthread *t __attribute__((unused)))
 {
 	struct kvcpu *v = hm_vcpu_find(k, e->pid, e->u.vcpu.vcpu_id);
 
@@ -409,7 +410,7 @@ void hm_on_ipi_kick(struct kick *k, const struct host_event *e,
 }
 
 void hm_on_wakeup(struct kick *k, const struct host_event *e,
-		  struct kthread *t)
+		  struct kthread *t __attribute__((unused)))
 {
 	struct kthread *tt = hm_thread_find(k, e->u.sched.tid);
 	struct kvcpu *v;
@@ -425,7 +426,7 @@ void hm_on_wakeup(struct kick *k, const struct host_event *e,
 }
 
 void hm_on_switch_in(struct kick *k, const struct host_event *e,
-		     struct kthread *t)
+		     struct kthread *t __attribute__((unused)))
 {
 	struct kthread *tt = hm_thread_find(k, e->u.sched.tid);
 	struct kvcpu *v;

@@ -2,6 +2,8 @@
 /* Host model: VM exit accounting and names (src/host/exits.c). */
 #include "host_fixture.h"
 
+#define UNUSED		__attribute__((unused))
+
 static void test_exits(void **state)
 {
 	struct fix *f = *state;
@@ -114,7 +116,7 @@ static void test_exits_by_msr_and_vcpu(void **state)
 }
 
 /* Names as the kernel prints them (ftrace's kvm_exit on SVM). */
-static void test_exit_names(void **state)
+static void test_exit_names(void **state UNUSED)
 {
 	static const struct {
 		__u32 isa, reason;

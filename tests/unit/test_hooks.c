@@ -14,6 +14,8 @@
 #include "host.h"
 #include "hooks.h"
 
+#define UNUSED		__attribute__((unused))
+
 #define BPF_OBJ "build/ipi_guest.bpf.o"
 
 /* A fake kernel: NULL-terminated name lists per hook type; a list holding
@@ -459,12 +461,13 @@ static void test_apply_real_object(void **state)
 	bpf_object__close(obj);
 }
 
-static bool fk_tracefs(const char *cat_ev, void *ctx)
+static bool fk_tracefs(const char *cat_ev UNUSED, void *ctx UNUSED)
 {
 	return true;
 }
 
-static const char *fk_btf_obj(enum hook_type t, const char *target, void *ctx)
+static const char *fk_btf_obj(enum hook_type t UNUSED, const char *target,
+			      void *ctx UNUSED)
 {
 	return strcmp(target, "cat/ev") ? "vmlinux" : "kvm";
 }

@@ -12,9 +12,11 @@
 #include "kagg.h"
 #include "topology.h"
 
+#define UNUSED		__attribute__((unused))
+
 #define IDX(numa, kind) ((numa) * IPT_AGG_KINDS + (kind))
 
-static void test_fill_since_start_and_delta(void **state)
+static void test_fill_since_start_and_delta(void **state UNUSED)
 {
 	struct kagg_snap prev, cur;
 	struct ipt_pair_val pv = { .count[IPI_CALL_SINGLE] = 100,
@@ -69,7 +71,7 @@ static void test_fill_since_start_and_delta(void **state)
 	topology_free(&t);
 }
 
-static void test_hist_delta_empty(void **state)
+static void test_hist_delta_empty(void **state UNUSED)
 {
 	struct hist a = {}, d;
 
@@ -84,7 +86,7 @@ static void test_hist_delta_empty(void **state)
 /* A real BPF pair map of 10,000 pairs, as the guest programs fill it: read
  * in batches of 4,096 (a read per histogram slot + 3), every pair once,
  * sorted. */
-static void test_read_pair_map_in_batches(void **state)
+static void test_read_pair_map_in_batches(void **state UNUSED)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
 	struct ipt_pair_key k;

@@ -13,6 +13,8 @@
 #include "output.h"
 #include "topology.h"
 
+#define UNUSED		__attribute__((unused))
+
 static void scrape(struct emitter *e, void *ctx)
 {
 	scrape_guest(e, ctx);
@@ -39,7 +41,7 @@ static unsigned long long sample(const char *text, const char *name)
 	return strtoull(p + strlen(name) + 1, NULL, 10);
 }
 
-static void test_exposition(void **state)
+static void test_exposition(void **state UNUSED)
 {
 	struct topology t;
 	struct agg a;
@@ -78,7 +80,7 @@ static void test_exposition(void **state)
 	topology_free(&t);
 }
 
-static void test_listen_errors(void **state)
+static void test_listen_errors(void **state UNUSED)
 {
 	FILE *devnull = fopen("/dev/null", "w");
 	struct metrics_server *s;
@@ -94,7 +96,7 @@ static void test_listen_errors(void **state)
 }
 
 /* Methods, paths and Accept headers as scrapers and strangers send them. */
-static void test_parse_request(void **state)
+static void test_parse_request(void **state UNUSED)
 {
 	bool head;
 	int fmt;

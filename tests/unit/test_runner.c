@@ -15,6 +15,8 @@
 #include "host.h"
 #include "runner.h"
 
+#define UNUSED		__attribute__((unused))
+
 struct mode_objects {
 	const char *obj;
 	const struct hook_role *roles;
@@ -26,7 +28,8 @@ static const struct mode_objects modes[] = {
 	{ "build/ipi_host.bpf.o", host_roles_template, &host_nr_roles },
 };
 
-static int quiet(enum libbpf_print_level l, const char *fmt, va_list ap)
+static int quiet(enum libbpf_print_level l UNUSED, const char *fmt UNUSED,
+		 va_list ap UNUSED)
 {
 	return 0;
 }
@@ -47,7 +50,7 @@ static bool is_candidate(const struct mode_objects *m, const char *prog)
  * program in the object, and every program in the object is some role's
  * candidate (a program no role can choose is dead, or a role is missing).
  */
-static void test_roles_match_objects(void **state)
+static void test_roles_match_objects(void **state UNUSED)
 {
 	size_t m;
 
@@ -93,7 +96,7 @@ static int position(const char **progs, int n, const char *prog)
 
 /* Every role on its first candidate: handlers before senders, a program
  * shared by several roles once. */
-static void test_guest_attach_plan(void **state)
+static void test_guest_attach_plan(void **state UNUSED)
 {
 	struct hook_role roles[RUN_MAX_ROLES];
 	const char *progs[64];
@@ -125,7 +128,7 @@ static void test_guest_attach_plan(void **state)
 }
 
 /* The halt end (kvm_vcpu_wakeup) before everything else in host mode. */
-static void test_host_attach_plan(void **state)
+static void test_host_attach_plan(void **state UNUSED)
 {
 	struct hook_role roles[RUN_MAX_ROLES];
 	const char *progs[64];

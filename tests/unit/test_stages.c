@@ -2,6 +2,8 @@
 /* Host model: the per-IPI stage machine (src/host/stages.c). */
 #include "host_fixture.h"
 
+#define UNUSED		__attribute__((unused))
+
 static void test_blocked(void **state)
 {
 	struct fix *f = *state;
@@ -419,7 +421,7 @@ static void test_unnamed_threads(void **state)
 }
 
 /* The path order is the stage table's, and every stage is named. */
-static void test_stage_path(void **state)
+static void test_stage_path(void **state UNUSED)
 {
 	static const char *want[] = { "icr_write", "accept", "kick", "wakeup",
 		"on_cpu", "halt_end", "vm_entry" };

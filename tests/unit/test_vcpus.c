@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include "vcpus.h"
 
-static void test_comm(void **state)
+#define UNUSED		__attribute__((unused))
+
+static void test_comm(void **state UNUSED)
 {
 	assert_int_equal(vcpu_from_comm("CPU 0/KVM"), 0);
 	assert_int_equal(vcpu_from_comm("CPU 17/KVM\n"), 17);
@@ -67,7 +69,7 @@ static int find_tid(const struct seen *s, int tid)
 	return -1;
 }
 
-static void test_scan_fake_proc(void **state)
+static void test_scan_fake_proc(void **state UNUSED)
 {
 	char root[] = "/tmp/ipt-proc-XXXXXX";
 	struct seen s = {};
