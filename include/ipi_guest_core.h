@@ -311,7 +311,9 @@ static __always_inline int ipt_on_entry(int kind)
 	return 0;
 }
 
-static __always_inline struct csd_slot *ipt_csd_slot(__u64 csd)
+/* The first of the two slots a CSD may take (@way 0 or 1): a set of two,
+ * so that two CSDs live at once on one hash do not push each other out. */
+static __always_inline struct csd_slot *ipt_csd_slot(__u64 csd, int way)
 {
 	/* Fibonacci hashing: every address bit counts. CSDs are per-CPU
 	 * data, at the same offset in areas a power of two apart, which a
@@ -320,7 +322,32 @@ static __always_inline struct csd_slot *ipt_csd_slot(__u64 csd)
 	__u32 idx = (__u32)((csd * 0x9e3779b97f4a7c15ULL) >> 50) &
 		    (IPT_CSD_SLOTS - 1);
 
-	return &csds[idx];
+	return &csds[(idx & ~1u) | (way & 1)];
+}
+
+/* a slot that holds a CSD queued less than stale_ns ago (a CSD that never
+ * ran its function, e.g. a remote irq_work, goes stale) */
+static __always_inline int ipt_csd_live(const struct csd_slot *s, __u64 now)
+{
+	return s->csd && now - s->queue_ns < stale_ns;
+}
+
+/* Where @csd goes: its own slot, else a free or stale one of its set,
+ * else the first (a live CSD replaced: counted). */
+static __always_inline struct csd_slot *ipt_csd_place(__u64 csd, __u64 now)
+{
+	struct csd_slot *a = ipt_csd_slot(csd, 0), *b = ipt_csd_slot(csd, 1);
+
+	if (a->csd == csd)
+		return a;
+	if (b->csd == csd)
+		return b;
+	if (!ipt_csd_live(a, now))
+		return a;
+	if (!ipt_csd_live(b, now))
+		return b;
+	ipt_stat(ST_CSD_COLLISION);
+	return a;
 }
 
 /* csd:csd_queue_cpu: remember the function for the send that follows and
@@ -328,8 +355,8 @@ static __always_inline struct csd_slot *ipt_csd_slot(__u64 csd)
 static __always_inline int ipt_on_csd_queue(__u32 cpu, __u64 func, __u64 csd)
 {
 	struct ipt_cpu_state *c = ipt_cpu();
-	struct csd_slot *s = ipt_csd_slot(csd);
 	__u64 now = ipt_now();
+	struct csd_slot *s;
 
 	if (c) {
 		c->csd.func = func;
@@ -337,10 +364,7 @@ static __always_inline int ipt_on_csd_queue(__u32 cpu, __u64 func, __u64 csd)
 		c->csd.valid = 1;
 	}
 	ipt_stat(ST_CSD_QUEUED);
-	/* a slot left by a CSD that never ran its function (e.g. a remote
-	 * irq_work) goes stale; a live one being replaced is a loss */
-	if (s->csd && s->csd != csd && now - s->queue_ns < stale_ns)
-		ipt_stat(ST_CSD_COLLISION);
+	s = ipt_csd_place(csd, now);
 	s->csd = 0;
 	barrier();
 	s->queue_ns = now;
@@ -354,11 +378,13 @@ static __always_inline int ipt_on_csd_queue(__u32 cpu, __u64 func, __u64 csd)
  * histogram: a record per CSD would double the per-IPI cost. */
 static __always_inline int ipt_on_csd_entry(__u64 csd)
 {
-	struct csd_slot *s = ipt_csd_slot(csd);
+	struct csd_slot *s = ipt_csd_slot(csd, 0);
 	__u64 now = ipt_now(), queued;
 	__u32 src;
 
 	ipt_stat(ST_CSD_RUN);
+	if (s->csd != csd)
+		s = ipt_csd_slot(csd, 1);
 	if (s->csd != csd) {
 		ipt_stat(ST_CSD_UNPAIRED);
 		return 0;

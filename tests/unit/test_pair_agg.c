@@ -12,7 +12,7 @@ static void test_csd_pairing(void **state)
 {
 	const __u64 csd = 0xffff888001234560ULL, fn = 0xffffffff81700000ULL;
 	struct ipt_hist_val *h;
-	__u64 other;
+	__u64 other, third;
 
 	(void)state;
 	csd_pairing = true;
@@ -39,13 +39,24 @@ static void test_csd_pairing(void **state)
 	ipt_on_send_cpu(1, 0, FN_CALL_SINGLE);
 	assert_int_equal(sim_handler(1, IPI_CALL_SINGLE, 2100), 1);
 	assert_int_equal(S.ev[1].func, 0);
-	/* a live CSD whose slot another one takes is a counted loss */
+	/* two live CSDs of one set both keep their slot; a third one
+	 * replaces one of them: a counted loss */
 	at(0, 3000);
-	other = csd + 128 + 64;		/* another CSD of the same slot */
-	while (ipt_csd_slot(other) != ipt_csd_slot(csd + 128))
+	other = csd + 128 + 64;		/* another CSD of the same set */
+	while (ipt_csd_slot(other, 0) != ipt_csd_slot(csd + 128, 0))
 		other += 64;
+	third = other + 64;
+	while (ipt_csd_slot(third, 0) != ipt_csd_slot(csd + 128, 0))
+		third += 64;
 	ipt_on_csd_queue(1, fn, csd + 128);
 	ipt_on_csd_queue(1, fn, other);
+	assert_int_equal(S.stats[ST_CSD_COLLISION], 0);
+	ipt_on_csd_entry(other);
+	ipt_on_csd_entry(csd + 128);
+	assert_int_equal(S.stats[ST_CSD_UNPAIRED], 1);	/* the one above */
+	ipt_on_csd_queue(1, fn, csd + 128);
+	ipt_on_csd_queue(1, fn, other);
+	ipt_on_csd_queue(1, fn, third);
 	assert_int_equal(S.stats[ST_CSD_COLLISION], 1);
 	/* with CSD pairing off the send does not look for a function */
 	csd_pairing = false;
