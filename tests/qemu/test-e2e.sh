@@ -95,9 +95,12 @@ one_kernel() { # KERNEL
 		# Up to three retries, each said here, the
 		# failed run's console log and output kept.
 		if [ "$GUEST_RESULT" = ok ]; then
+			# L2 finished: its record decodes and its last line came
+			# out (a reset after the record cut its live report once)
 			section "l2 record-b64" < "$dir/out" | base64 -d 2>/dev/null |
 				gunzip > "$dir/guest.rec" 2>/dev/null &&
-				[ -s "$dir/guest.rec" ] && break
+				[ -s "$dir/guest.rec" ] &&
+				grep -q '^== l2 end' "$dir/out" && break
 			why="L2 did not finish (its QEMU: $(section "qemu" < "$dir/out" | tr '\n' ' ' | cut -c1-80); its console: $(section "l2 console" < "$dir/out" | tr '\n' ' ' | cut -c1-160))"
 		elif [ "$GUEST_RESULT" = kernel-error ] || [ "$GUEST_RESULT" = timeout ]; then
 			why="L1's kernel: $GUEST_RESULT ($(grep -a -m1 -E 'BUG:|Oops|rcu.*stall' "$GUEST_LOG" | cut -c1-120))"
