@@ -223,19 +223,14 @@ static __always_inline int ipt_on_send_cpumask(const void *mask,
 	return 0;
 }
 
+#define IPT_KIND_PRIO(e, name, prio)	[e] = prio,
+static const __u8 ipt_kind_prio[IPI_KIND_MAX] = { IPI_KINDS(IPT_KIND_PRIO) };
+
 /* APIC priority of an IPI kind's vector (enum ipt_prio) */
 static __always_inline int ipt_prio_of(int kind)
 {
-	switch (kind) {
-	case IPI_CALL_SINGLE:
-		return IPT_PRIO_CALL_SINGLE;
-	case IPI_CALL_MANY:
-		return IPT_PRIO_CALL_MANY;
-	case IPI_RESCHED:
-		return IPT_PRIO_RESCHED;
-	default:
-		return IPT_PRIO_IRQ_WORK;
-	}
+	return kind >= 0 && kind < IPI_KIND_MAX ? ipt_kind_prio[kind] :
+						  IPT_PRIO_IRQ_WORK;
 }
 
 /* The last interrupt of lower priority than prio seen taken on this CPU. */

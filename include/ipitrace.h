@@ -14,17 +14,35 @@
 #define IPT_MASK_WORDS		(IPT_MAX_CPUS / 64)
 #define IPT_MASK_WORDS_ALL	(8192 / 64)
 
-/* IPI kinds, one list: X(enum, report name). A kind's send and handler
- * hooks are roles in src/guest/guest.c, its classification in
- * include/ipi_pair.h, its programs in bpf/ipi_guest.bpf.c. */
-#define IPI_KINDS(X)							\
-	X(IPI_CALL_SINGLE, "call_single") /* CALL_FUNCTION_SINGLE_VECTOR */ \
-	X(IPI_CALL_MANY, "call_many")	/* CALL_FUNCTION_VECTOR (multicast) */ \
-	X(IPI_RESCHED, "resched")	/* RESCHEDULE_VECTOR */		\
-	X(IPI_IRQ_WORK, "irq_work")	/* IRQ_WORK_VECTOR (self-IPI) */ \
-	X(IPI_OTHER, "other")
+/*
+ * The interrupts a CPU's programs see, by APIC priority (vector): the
+ * local timer (0xec), then irq_work (0xf6), call_single (0xfb), call_many
+ * (0xfc), resched (0xfd). See ipt_on_entry in include/ipi_guest_core.h.
+ */
+enum ipt_prio {
+	IPT_PRIO_TIMER,
+	IPT_PRIO_IRQ_WORK,
+	IPT_PRIO_CALL_SINGLE,
+	IPT_PRIO_CALL_MANY,
+	IPT_PRIO_RESCHED,
+	IPT_PRIO_MAX,
+};
 
-#define IPI_KIND_ENUM(e, name)	e,
+/* IPI kinds, one list: X(enum, report name, APIC priority of the vector).
+ * A kind's send and handler hooks are roles in src/guest/guest.c, its
+ * classification in include/ipi_pair.h, its programs in
+ * bpf/ipi_guest.bpf.c. */
+#define IPI_KINDS(X)							\
+	/* CALL_FUNCTION_SINGLE_VECTOR */				\
+	X(IPI_CALL_SINGLE, "call_single", IPT_PRIO_CALL_SINGLE)	\
+	/* CALL_FUNCTION_VECTOR (multicast) */				\
+	X(IPI_CALL_MANY, "call_many", IPT_PRIO_CALL_MANY)		\
+	X(IPI_RESCHED, "resched", IPT_PRIO_RESCHED) /* RESCHEDULE_VECTOR */ \
+	/* IRQ_WORK_VECTOR (self-IPI) */				\
+	X(IPI_IRQ_WORK, "irq_work", IPT_PRIO_IRQ_WORK)		\
+	X(IPI_OTHER, "other", IPT_PRIO_IRQ_WORK) /* no handler of ours */
+
+#define IPI_KIND_ENUM(e, name, prio)	e,
 enum ipi_kind {
 	IPI_KINDS(IPI_KIND_ENUM)
 	IPI_KIND_MAX,
@@ -160,20 +178,6 @@ struct ipt_pending_cpu {
 	struct ipi_pending kind[IPI_KIND_MAX];
 } __attribute__((aligned(64)));
 
-/*
- * The interrupts a CPU's programs see, by APIC priority (vector): the
- * local timer (0xec), then irq_work (0xf6), call_single (0xfb), call_many
- * (0xfc), resched (0xfd). See ipt_on_entry in include/ipi_guest_core.h.
- */
-enum ipt_prio {
-	IPT_PRIO_TIMER,
-	IPT_PRIO_IRQ_WORK,
-	IPT_PRIO_CALL_SINGLE,
-	IPT_PRIO_CALL_MANY,
-	IPT_PRIO_RESCHED,
-	IPT_PRIO_MAX,
-};
-
 /* State only its own CPU touches. */
 struct ipt_cpu_state {
 	struct csd_last csd;	/* last CSD queued here: the next send's function */
@@ -181,9 +185,9 @@ struct ipt_cpu_state {
 					 * a program saw taken here */
 } __attribute__((aligned(64)));
 
-/* A queued CSD, in a direct-mapped table indexed by a hash of its address:
- * no locks and no helper calls, unlike a hash map; a slot still holding a
- * live CSD when another one hashes there is counted as a collision. */
+/* A queued CSD, in a table of two-slot sets indexed by a hash of its
+ * address: no locks and no helper calls, unlike a hash map; a set whose
+ * two slots hold live CSDs when a third hashes there counts a collision. */
 #define IPT_CSD_SLOTS		16384
 
 struct csd_slot {

@@ -4,7 +4,7 @@
 #include <string.h>
 #include "agg.h"
 
-#define IPI_KIND_NAME(e, name)	[e] = name,
+#define IPI_KIND_NAME(e, name, prio)	[e] = name,
 static const char *kind_names[IPI_KIND_MAX] = { IPI_KINDS(IPI_KIND_NAME) };
 
 const char *ipi_kind_name(int kind)

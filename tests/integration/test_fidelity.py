@@ -98,12 +98,14 @@ def send_kind(rest, src):
     return dst, "other"
 
 
-def reference_pairing(text, t0=0.0, t1=float("inf")):
-    """Oldest pending send per (target CPU, kind) completed by the next
-    handler of that kind on that CPU: latencies per kind (ns) of the
-    handlers in [t0, t1] (seconds, mono clock)."""
-    pending, lat = {}, {}
-    unpaired = coalesced = 0
+def raw_handlers(text):
+    """The reference pairing: the oldest pending send per (target CPU,
+    kind) completed by the next handler of that kind on that CPU. Every
+    handler entry of the raw trace, per (CPU, kind), in time order:
+    (time ns, its latency or None when no send was pending); and the
+    sends made while one was pending."""
+    pending, out = {}, {}
+    coalesced = 0
     for line in text.splitlines():
         m = LINE.match(line)
         if not m:
@@ -121,11 +123,23 @@ def reference_pairing(text, t0=0.0, t1=float("inf")):
         elif ev in HANDLER_KIND:
             kind = HANDLER_KIND[ev]
             sent = pending.pop((cpu, kind), None)
-            if sent is None:
+            out.setdefault((cpu, kind), []).append(
+                (ts, None if sent is None else max(ts - sent, 0)))
+    return out, coalesced
+
+
+def reference_pairing(text, t0=0.0, t1=float("inf")):
+    """Latencies per kind (ns) of the reference pairing's handlers in
+    [t0, t1] (seconds, mono clock), the handlers without a send, and the
+    sends made while one was pending."""
+    handlers, coalesced = raw_handlers(text)
+    lat, unpaired = {}, 0
+    for (_, kind), hs in handlers.items():
+        for ts, l in hs:
+            if l is None:
                 unpaired += 1
-                continue
-            if t0 * 1e9 <= ts <= t1 * 1e9:
-                lat.setdefault(kind, []).append(max(ts - sent, 0))
+            elif t0 * 1e9 <= ts <= t1 * 1e9:
+                lat.setdefault(kind, []).append(l)
     return lat, unpaired, coalesced
 
 
@@ -220,28 +234,6 @@ def test_pairing_agrees_with_a_raw_trace():
     clean.check()
 
 
-def raw_handlers(text):
-    """Every handler entry of the raw trace, per (CPU, kind), in time order:
-    (time ns, the latency the reference pairing gives it or None)."""
-    pending, out = {}, {}
-    for line in text.splitlines():
-        m = LINE.match(line)
-        if not m:
-            continue
-        cpu, ev = int(m.group("cpu")), m.group("event")
-        ts = int(round(float(m.group("ts")) * 1e9))
-        if ev == "ipi_send_cpu":
-            dst, kind = send_kind(m.group("rest"), cpu)
-            if kind != "other":
-                pending.setdefault((dst, kind), ts)
-        elif ev in HANDLER_KIND:
-            kind = HANDLER_KIND[ev]
-            sent = pending.pop((cpu, kind), None)
-            out.setdefault((cpu, kind), []).append(
-                (ts, None if sent is None else ts - sent))
-    return out
-
-
 def test_no_pairing_across_unseen_handlers():
     """Each IPI ipitrace records against the raw trace's pairing of the same
     handler. A kernel may skip BPF programs in some context (on this
@@ -290,7 +282,7 @@ def test_no_pairing_across_unseen_handlers():
     assert rc == 0, err
     assert lost == 0, "the raw trace lost %d events: enlarge its buffer" % lost
     counters = json.loads(out)["counters"]
-    raw = raw_handlers(text)
+    raw, _ = raw_handlers(text)
     bad, checked = [], 0
     for r in records:
         send, lat, dst, kind = int(r[1]), int(r[2]), int(r[4]), int(r[5])
