@@ -63,7 +63,7 @@ static bool hypercall(const struct join *j, const struct why_idx *w,
 	size_t i;
 
 	for (i = lower(w->pv, w->npv, lo); i < w->npv && (__s64)w->pv[i].t <= hi; i++) {
-		const struct rec_pv_send *s = &j->h->pv[w->pv[i].i];
+		const struct kick_pv_send *s = &j->h->pv[w->pv[i].i];
 
 		if (!from_sender(g, s->src_vcpu))
 			continue;

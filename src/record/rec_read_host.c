@@ -76,7 +76,7 @@ static int v2_host(struct parser *p, const char *what)
 int rec_pv_line(struct parser *p, char **f, int n)
 {
 	struct record *r = p->r;
-	struct rec_pv_send *s;
+	struct kick_pv_send *s;
 
 	if (v2_host(p, f[0]) || rec_want(p, f, n, 9))
 		return -1;

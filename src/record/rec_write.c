@@ -173,7 +173,7 @@ void rec_host_halt(struct rec_writer *w, const struct kick_halt_sample *s)
 		 (unsigned long long)s->ns, s->vm_pid, s->vcpu);
 }
 
-bool rec_pv_covers(const struct rec_pv_send *s, int apicid)
+bool rec_pv_covers(const struct kick_pv_send *s, int apicid)
 {
 	long d = (long)apicid - (long)s->min_apicid;
 

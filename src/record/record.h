@@ -58,16 +58,8 @@ struct rec_host_ipi {
 #define REC_HF_PV		8	/* the PV send-IPI hypercall's, not an
 					 * ICR write's (version 2) */
 
-/* A PV send-IPI hypercall (host, version 2): struct kick_pv_send */
-struct rec_pv_send {
-	__u64 ts;
-	__u32 vm_pid;
-	int src_vcpu;
-	__u32 src_tid;
-	int vector;
-	__u32 min_apicid;
-	__u64 bitmap_lo, bitmap_hi;
-};
+/* A PV send-IPI hypercall (host, version 2) is read back as the host model
+ * reported it: struct kick_pv_send. */
 
 /* A halt of a vCPU, ended at end_ts after ns (host, version 2) */
 struct rec_halt {
@@ -119,13 +111,13 @@ struct record {
 	/* host, version 2: the PV send-IPI hypercalls and the vCPUs' halts
 	 * (have_halts: recorded, even if there were none) */
 	size_t nr_pv, nr_halts;
-	struct rec_pv_send *pv;
+	struct kick_pv_send *pv;
 	struct rec_halt *halts;
 	bool have_halts;
 };
 
 /* does hypercall @s name APIC id @apicid as a target */
-bool rec_pv_covers(const struct rec_pv_send *s, int apicid);
+bool rec_pv_covers(const struct kick_pv_send *s, int apicid);
 
 /* Writing. rec_create() writes the header; the rec_*() lines follow in
  * any order; rec_finish() writes the trailer with the record count and

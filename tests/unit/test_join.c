@@ -245,7 +245,7 @@ static void make_reasons(bool halts)
 	add_g(11000000, 1, 3, IPI_CALL_MANY);
 	add_h(11000000, 1, 2, 0xfc, TS_BLOCKED, REC_HF_PV | REC_HF_FIRST);
 	h.pv = calloc(1, sizeof(*h.pv));
-	h.pv[h.nr_pv++] = (struct rec_pv_send){
+	h.pv[h.nr_pv++] = (struct kick_pv_send){
 		.ts = 11000000 + OFF + 3000, .vm_pid = 42, .src_vcpu = 1,
 		.src_tid = 7, .vector = 0xfc, .min_apicid = 0,
 		.bitmap_lo = 1 << 2 | 1 << 3,
