@@ -48,6 +48,7 @@
 #include "emit.h"
 #include "cli.h"
 #include "ipigen.h"
+#include "irqstat.h"
 #include "loader.h"
 #include "opts.h"
 #include "topology.h"
@@ -158,62 +159,10 @@ static void pick_targets(struct bench *b)
 
 /* ---- /proc/interrupts CAL counts ---- */
 
-static int cal_columns(const char *hdr, int *cols, int max)
-{
-	const char *p = hdr;
-	int n = 0;
-
-	while ((p = strstr(p, "CPU")) && n < max) {
-		cols[n++] = atoi(p + 3);
-		p += 3;
-	}
-	return n;
-}
-
-static void cal_values(const char *line, const int *cols, int ncols,
-		       long long *cal, int max)
-{
-	const char *p = line + 4;	/* past "CAL:" */
-	char *end;
-	long long v;
-	int i;
-
-	for (i = 0; i < ncols; i++) {
-		v = strtoll(p, &end, 10);
-		if (end == p)
-			break;
-		if (cols[i] >= 0 && cols[i] < max)
-			cal[cols[i]] = v;
-		p = end;
-	}
-}
-
 /* cal[cpu] = function-call interrupts so far; -1 where unknown. */
 static int read_cal(long long *cal, int max)
 {
-	int cols[TOPOLOGY_MAX_CPUS], ncols = 0, i, found = 0;
-	char *line = NULL;
-	size_t len = 0;
-	FILE *f;
-
-	for (i = 0; i < max; i++)
-		cal[i] = -1;
-	f = fopen("/proc/interrupts", "re");
-	if (!f)
-		return -errno;
-	if (getline(&line, &len, f) > 0)
-		ncols = cal_columns(line, cols, TOPOLOGY_MAX_CPUS);
-	while (!found && getline(&line, &len, f) > 0) {
-		const char *p = line + strspn(line, " ");
-
-		if (!strncmp(p, "CAL:", 4)) {
-			cal_values(p, cols, ncols, cal, max);
-			found = 1;
-		}
-	}
-	free(line);
-	fclose(f);
-	return found ? 0 : -ENOENT;
+	return irqstat_read_cpus(NULL, IRQ_CAL, cal, max);
 }
 
 static long long cal_delta(const struct bench *b, int cpu)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* The kernel's own count of the IPIs each CPU took: the per-CPU rows of
- * /proc/interrupts, summed over the CPUs. */
+ * /proc/interrupts, per CPU or summed over the CPUs. */
 #ifndef __IPT_IRQSTAT_H
 #define __IPT_IRQSTAT_H
 
@@ -22,5 +22,13 @@ unsigned irqstat_parse(const char *text, __u64 sum[IRQ_ROWS]);
 /* The same from the file @path (NULL: /proc/interrupts): the found mask, or
  * -errno when it cannot be read. */
 int irqstat_read(const char *path, __u64 sum[IRQ_ROWS]);
+
+/* One row per CPU: v[cpu] (-1 where the file has no column for it, e.g.
+ * an offline CPU), for CPUs below @max. 0, -ENOENT without the row, or
+ * -errno. */
+int irqstat_parse_cpus(const char *text, enum irq_row row, long long *v,
+		       int max);
+int irqstat_read_cpus(const char *path, enum irq_row row, long long *v,
+		      int max);
 
 #endif

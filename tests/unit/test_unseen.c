@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,28 @@ static void test_read_proc(void **state UNUSED)
 	assert_true(irqstat_read("/nonexistent/interrupts", a) < 0);
 }
 
+/* Per CPU, by the header's CPU ids: an offline CPU has no column. */
+static void test_parse_cpus(void **state UNUSED)
+{
+	static const char text[] =
+		"       CPU0   CPU2   CPU3\n"
+		" RES:     1      2      3   Rescheduling interrupts\n"
+		" CAL:     5      6      7   Function call interrupts on CPU 9\n";
+	long long v[4];
+
+	assert_int_equal(irqstat_parse_cpus(text, IRQ_CAL, v, 4), 0);
+	assert_int_equal(v[0], 5);
+	assert_int_equal(v[1], -1);
+	assert_int_equal(v[2], 6);
+	assert_int_equal(v[3], 7);
+	/* CPUs beyond @max are left out */
+	assert_int_equal(irqstat_parse_cpus(text, IRQ_RES, v, 2), 0);
+	assert_int_equal(v[0], 1);
+	assert_int_equal(v[1], -1);
+	assert_int_equal(irqstat_parse_cpus(text, IRQ_IWI, v, 4), -ENOENT);
+	assert_int_equal(v[0], -1);
+}
+
 static void test_between(void **state UNUSED)
 {
 	__u64 irq0[IRQ_ROWS] = { 100, 50, 10 };
@@ -120,6 +143,7 @@ int main(void)
 		cmocka_unit_test(test_parse_sums_rows),
 		cmocka_unit_test(test_parse_stops_at_the_columns),
 		cmocka_unit_test(test_parse_missing_rows),
+		cmocka_unit_test(test_parse_cpus),
 		cmocka_unit_test(test_read_proc),
 		cmocka_unit_test(test_between),
 		cmocka_unit_test(test_roles),
