@@ -278,7 +278,6 @@ static __always_inline int ipt_on_entry(int kind)
 	struct ipi_event e;
 	__u64 now = ipt_now(), below;
 
-	ipt_stat(ST_HANDLERS_SEEN);
 	if (!p || !c)
 		return 0;
 	below = ipt_seen_below(c, prio);

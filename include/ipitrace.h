@@ -113,8 +113,8 @@ struct ipi_event {
 	  "sched_wake_idle_without_ipi")				\
 	X(ST_UNSERVED, "sends_unserved", KERNEL,			\
 	  "pending sends whose handler ran unseen (not paired)")	\
-	X(ST_HANDLERS_SEEN, "handlers_seen", KERNEL,			\
-	  "IPI handler entries our programs ran in")
+	X(ST_HANDLERS_SEEN, "handlers_seen", LOADER,			\
+	  "IPI handler entries our programs ran in (the four outcomes)")
 
 #define IPT_LOSSES(X)							\
 	X(ST_RB_DROP, "ringbuf_drops", KERNEL,				\

@@ -328,9 +328,10 @@ static void guest_report(void *ctx, double span)
 	for (i = 0; i < ST_MAX; i++)
 		r.stats[i] = cur[i] - g->prev[i];
 	r.stats[ST_RECURSION_MISS] = misses - g->prev_misses;
+	r.stats[ST_HANDLERS_SEEN] = handlers_seen(r.stats);
 	if (irq_ok)
 		r.stats[ST_HANDLERS_UNSEEN] = unseen_between(g->irq_prev,
-			g->prev[ST_HANDLERS_SEEN], irq, cur[ST_HANDLERS_SEEN]);
+			handlers_seen(g->prev), irq, handlers_seen(cur));
 	memcpy(g->prev, cur, sizeof(cur));
 	g->prev_misses = misses;
 	read_irqs(g, g->irq_prev);
@@ -381,9 +382,10 @@ static void scrape_metrics(struct emitter *e, void *ctx)
 	read_percpu_counters(bpf_map__fd(g->skel->maps.stats), ST_MAX, cur);
 	for (i = 0; i < ST_MAX; i++)
 		r.stats[i] = cur[i] - g->base[i];
+	r.stats[ST_HANDLERS_SEEN] = handlers_seen(r.stats);
 	if (irq_ok)
 		r.stats[ST_HANDLERS_UNSEEN] = unseen_between(g->irq_base,
-			g->base[ST_HANDLERS_SEEN], irq, cur[ST_HANDLERS_SEEN]);
+			handlers_seen(g->base), irq, handlers_seen(cur));
 	r.stats[ST_RECURSION_MISS] = prog_recursion_misses(g->skel->obj) -
 				     g->base_misses;
 	scrape_guest(e, &r);

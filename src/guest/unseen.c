@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <string.h>
+#include <linux/types.h>
 #include "hooks.h"
+#include "ipitrace.h"
 #include "unseen.h"
 
 /* The handler roles behind each row: CAL counts both function-call
@@ -9,6 +11,12 @@ static const char *const row_roles[] = {
 	"entry_call_single", "entry_call_many", "entry_resched",
 	"entry_irq_work",
 };
+
+__u64 handlers_seen(const __u64 *stats)
+{
+	return stats[ST_HANDLED] + stats[ST_UNPAIRED_HANDLER] +
+	       stats[ST_UNSERVED] + stats[ST_TRACER_IPI];
+}
 
 bool unseen_roles_ok(const struct hook_role *roles, int n)
 {

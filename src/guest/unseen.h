@@ -15,6 +15,10 @@
 
 struct hook_role;
 
+/* The IPI handler entries our programs ran in, from the kernel counters of
+ * their outcomes: paired, without a send, unserved, a tracer's IPI. */
+__u64 handlers_seen(const __u64 *stats);
+
 /* Whether every handler role /proc/interrupts counts is attached: the
  * comparison is meaningless with one missing. */
 bool unseen_roles_ok(const struct hook_role *roles, int n);
