@@ -354,9 +354,6 @@ class Floor(Tracer):
 class FloorClock(Floor):
     key, label = "floor_clock", "floor + clock (ipt_floor --clock)"
 
-    def __init__(self, tmpdir):
-        super().__init__(tmpdir)
-
     def cmd(self):
         return [FLOOR, "-j", "--clock"]
 
