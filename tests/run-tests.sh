@@ -33,11 +33,14 @@ for t in build/tests/test_*; do
 	rc=$?
 	p=$(grep -Eo '\[  PASSED  \] [0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -n1)
 	f=$(grep -Eo '\[  FAILED  \] [0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -n1)
-	p=${p:-0} f=${f:-0}
+	# cmocka's skips: "[  SKIPPED ] N test(s), listed below:", then a line each
+	k=$(grep -Eo '\[  SKIPPED \] [0-9]+ test' "$log" | grep -Eo '[0-9]+' | tail -n1)
+	p=${p:-0} f=${f:-0} k=${k:-0}
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	[ "$f" -ne 0 ] && cat "$log"
-	echo "$(basename "$t"): $p passed, $f failed"
-	passed=$((passed + p)); failed=$((failed + f))
+	echo "$(basename "$t"): $p passed, $f failed, $k skipped"
+	[ "$k" -ne 0 ] && grep -E '^\[  SKIPPED \] test_' "$log" | sort -u | sed 's/^/  /'
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + k))
 done
 
 echo "== integration tests (real kernel)"
